@@ -1,0 +1,225 @@
+"""Judging on the trusted side: the challenge's hidden pytest checks run in the grader's process over decoded probe results.
+
+The candidate's code is never imported here. A pytest plugin object collects one outcome per
+check from pytest's own hooks (a pass counts only from the `call` phase), and scoring fails
+closed: a check without an outcome of its own is an error, and a skip earns nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+import torch
+
+from harness.report import CheckResult, CheckStatus, Visibility, clip
+from harness.sandbox.base import ProbeOutcome
+from harness.sandbox.worker import encode, load_module, probe_functions, run_probe
+from harness.wire import WireError, decode_value
+
+CHECK_TIMEOUT_SECONDS = 120
+_PROBE_STATUS = {"error": CheckStatus.error, "timeout": CheckStatus.timeout, "oom": CheckStatus.oom}
+
+
+class ChecksError(Exception):
+    """The challenge's checks could not be run (a broken challenge): the grader's problem."""
+
+
+class ProbeUnavailable(Exception):
+    """A check asked for a probe that did not produce a value; the check ends with the probe's status."""
+
+    def __init__(self, name: str, status: str, message: str) -> None:
+        super().__init__(f"probe {name!r} {status}: {message}")
+        self.status = _PROBE_STATUS.get(status, CheckStatus.error)
+
+
+class ProbeResults:
+    """The candidate's probe values, decoded strictly on first use."""
+
+    def __init__(self, outcomes: dict[str, ProbeOutcome]) -> None:
+        self._outcomes = outcomes
+        self._decoded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._decoded:
+            outcome = self._outcomes.get(name)
+            if outcome is None:
+                raise ProbeUnavailable(name, "error", "the sandbox returned no result for this probe")
+            if outcome.status != "ok":
+                raise ProbeUnavailable(name, outcome.status, outcome.message or "")
+            try:
+                self._decoded[name] = decode_value(outcome.value)
+            except WireError as error:
+                raise ProbeUnavailable(name, "error", f"its result could not be decoded: {error}") from None
+        return self._decoded[name]
+
+
+class ReferenceResults:
+    """The probes run on the reference solution in this (trusted) process, computed once, in the background."""
+
+    def __init__(self, probes_path: Path, reference_path: Path, module: str, seed: int) -> None:
+        self._values: dict[str, Any] = {}
+        self._errors: dict[str, BaseException] = {}
+        self._thread = threading.Thread(target=self._compute, args=(probes_path, reference_path, module, seed), daemon=True)
+        self._thread.start()
+
+    def _compute(self, probes_path: Path, reference_path: Path, module: str, seed: int) -> None:
+        try:
+            probes = probe_functions(load_module(f"_harness_trusted_probes_{id(self)}", str(probes_path)))
+            solution = load_module(f"_harness_reference_{module}_{id(self)}", str(reference_path))
+        except BaseException as error:  # a broken challenge: every reference read reports it
+            self._errors["*"] = error
+            return
+        for name, function in probes.items():
+            try:
+                self._values[name] = decode_value(encode(run_probe(function, solution, seed, name)))
+            except BaseException as error:
+                self._errors[name] = error
+
+    def __getitem__(self, name: str) -> Any:
+        self._thread.join()
+        error = self._errors.get("*") or self._errors.get(name)
+        if error is not None:
+            raise ChecksError(f"the reference solution failed on probe {name!r}: {type(error).__name__}: {error}")
+        if name not in self._values:
+            raise ChecksError(f"no probe named {name!r} in probes.py")
+        return self._values[name]
+
+
+class _Collector:
+    """The pytest plugin: provides the fixtures and records one outcome per check."""
+
+    def __init__(self, fixtures: dict[str, Any]) -> None:
+        self._fixtures = fixtures
+        self.items: dict[str, dict] = {}
+        self.results: dict[str, CheckResult] = {}
+        self.collect_errors: list[str] = []
+        self.grader_errors: list[str] = []
+
+    @pytest.fixture
+    def probes(self) -> ProbeResults:
+        return self._fixtures["probes"]
+
+    @pytest.fixture
+    def reference(self) -> ReferenceResults:
+        return self._fixtures["reference"]
+
+    @pytest.fixture
+    def seed(self) -> int:
+        return self._fixtures["seed"]
+
+    @pytest.fixture
+    def submission_source(self) -> str:
+        return self._fixtures["submission_source"]
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
+        config.addinivalue_line("markers", "visibility(v): visible, hidden or after_due_date")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            points = item.get_closest_marker("points")
+            visibility = item.get_closest_marker("visibility")
+            function = getattr(item, "function", None)
+            doc = (function.__doc__ or "").strip() if function else ""
+            self.items[item.nodeid] = {
+                "name": item.name,
+                "description": doc.splitlines()[0] if doc else item.name,
+                "max_points": float(points.args[0]) if points else 1.0,
+                "visibility": Visibility(visibility.args[0]) if visibility else Visibility.visible,
+            }
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if call.excinfo is not None:
+            error = call.excinfo.value
+            if isinstance(error, ProbeUnavailable):
+                report.harness_status = error.status
+            elif isinstance(error, ChecksError):
+                report.harness_status = "grader"
+            message = str(error) if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
+            report.harness_message = message
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        meta = self.items.get(report.nodeid)
+        if meta is None:
+            return
+        message = getattr(report, "harness_message", None)
+        special = getattr(report, "harness_status", None)
+        if special == "grader":
+            self.grader_errors.append(message)
+            return
+        if report.when == "call":
+            status = CheckStatus.passed if report.passed else CheckStatus.skipped if report.skipped else special or CheckStatus.failed
+        elif report.when == "setup" and not report.passed:
+            status = CheckStatus.skipped if report.skipped else special or CheckStatus.error
+        elif report.when == "teardown" and report.failed:
+            status = CheckStatus.error
+        else:
+            return
+        if status is CheckStatus.skipped:
+            message = "skipped: a skipped check earns no points"
+        text, truncated = clip(message)
+        self.results[report.nodeid] = CheckResult(
+            name=meta["name"], description=meta["description"], status=status,
+            points=meta["max_points"] if status is CheckStatus.passed else 0.0,
+            max_points=meta["max_points"], duration_seconds=round(report.duration, 4),
+            visibility=meta["visibility"], message=text, truncated=truncated,
+        )
+
+
+def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
+    """Run the hidden checks over the fixtures and return one result per check, in order."""
+    collector = _Collector(fixtures)
+    with tempfile.TemporaryDirectory(prefix="harness-checks-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [str(hidden_dir), "-c", str(ini), "--rootdir", str(hidden_dir), "--noconftest",
+                "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+                "-o", "python_files=test_*.py", "--timeout", str(CHECK_TIMEOUT_SECONDS), "-q", "--tb=no"]
+        sink = io.StringIO()
+        dont_write = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True
+        try:
+            with contextlib.redirect_stdout(sink), _one_thread():
+                code = pytest.main(args, plugins=[collector])
+        finally:
+            sys.dont_write_bytecode = dont_write
+    if collector.collect_errors:
+        raise ChecksError("the checks could not be collected: " + "; ".join(collector.collect_errors))
+    if collector.grader_errors:
+        raise ChecksError(collector.grader_errors[0])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.items:
+        raise ChecksError(f"pytest ended with {code!r} and {len(collector.items)} checks: {sink.getvalue()[-1500:]}")
+    results = []
+    for nodeid, meta in collector.items.items():
+        result = collector.results.get(nodeid)
+        if result is None:  # fail closed: no outcome of its own is never a pass
+            result = CheckResult(name=meta["name"], description=meta["description"], status=CheckStatus.error,
+                                 points=0.0, max_points=meta["max_points"], duration_seconds=0.0,
+                                 visibility=meta["visibility"], message="the check ended without an outcome")
+        results.append(result)
+    return results
+
+
+@contextlib.contextmanager
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

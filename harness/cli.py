@@ -1,0 +1,200 @@
+"""The `harness` command line: parse, call one core function, map outcomes to exit codes.
+
+Exit codes: 0 graded (whatever the score) or command succeeded; 1 ungradable submission, or a
+validation that found problems; 2 usage error (unknown challenge, bad option); 3 the grader or
+a challenge failed (never the candidate's fault).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import click
+
+import harness
+from harness.challenge import Challenge, ChallengeError, Kind, all_challenges, find_challenge
+from harness.report import Audience, Report, RunStatus, for_candidate, summary_line
+
+EXIT_OK, EXIT_UNGRADABLE, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+log = logging.getLogger("harness")
+
+
+def _challenge(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[Challenge]:
+    if value is None:
+        return None
+    try:
+        return find_challenge(value)
+    except ChallengeError as error:
+        if "no challenge named" in str(error) or "is not a challenge id" in str(error):
+            raise click.BadParameter(str(error)) from None
+        _fail(str(error))
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def backend_option(function: Callable) -> Callable:
+    """--backend, shared by every command that runs submissions."""
+    return click.option("--backend", type=click.Choice(["auto", "docker", "local"]), default="auto", show_default=True,
+                        help="Where submissions run: docker (locked-down container), local (child process; isolates less), auto (docker if available).")(function)
+
+
+def seed_option(function: Callable) -> Callable:
+    return click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+                        help="Seed for the hidden inputs (default: fresh for each run). The same seed reproduces a report.")(function)
+
+
+def _backend(name: str):
+    from harness.sandbox.base import SandboxError
+    from harness.sandbox.select import make_backend
+
+    try:
+        return make_backend(name)
+    except SandboxError as error:
+        _fail(str(error))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(harness.__version__, prog_name="harness")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the harness does to stderr.")
+def main(verbose: bool) -> None:
+    """Grade PyTorch training challenges in a locked-down sandbox."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s: %(message)s")
+
+
+@main.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def list_command(fmt: str) -> None:
+    """List the challenges."""
+    from harness.catalog import render_catalog
+
+    try:
+        click.echo(render_catalog(all_challenges(), fmt))
+    except ChallengeError as error:
+        _fail(str(error))
+
+
+@main.command()
+@click.argument("challenge", callback=_challenge)
+def show(challenge: Challenge) -> None:
+    """Print a challenge's statement."""
+    click.echo(challenge.statement.read_text(encoding="utf-8"))
+
+
+@main.command()
+@click.argument("challenge", callback=_challenge)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(challenge: Challenge, directory: Path) -> None:
+    """Set up DIRECTORY for a candidate: statement, starter and public tests (never hidden files)."""
+    files = {challenge.statement: directory / "statement.md", challenge.starter: directory / challenge.starter.name}
+    if challenge.public_dir.is_dir():
+        files.update({path: directory / path.name for path in sorted(challenge.public_dir.iterdir()) if path.is_file()})
+    clashes = [str(target) for target in files.values() if target.exists()]
+    if clashes:
+        _fail(f"will not overwrite existing files: {', '.join(clashes)}", EXIT_USAGE)
+    directory.mkdir(parents=True, exist_ok=True)
+    for source, target in files.items():
+        shutil.copyfile(source, target)
+    click.echo(f"{challenge.id}: wrote {len(files)} files to {directory}; edit {challenge.starter.name}, then run pytest there")
+
+
+@main.command()
+@click.argument("challenge", callback=_challenge)
+@click.argument("submission", type=click.Path(path_type=Path))
+@backend_option
+@seed_option
+@click.option("--audience", type=click.Choice([a.value for a in Audience]), default="grader", show_default=True,
+              help="'candidate' drops the messages of hidden checks and the captured output.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON report here instead of stdout.")
+def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str, output: Optional[Path]) -> None:
+    """Grade SUBMISSION (a file, or a folder holding the challenge's submission file) and print a JSON report."""
+    sandbox = None if challenge.meta.kind is Kind.quiz else _backend(backend)
+    report = _grade_with(challenge, sandbox, submission, seed)
+    if audience == Audience.candidate.value:
+        report = for_candidate(report)
+    text = report.model_dump_json(indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    click.echo(summary_line(report), err=True)
+    sys.exit({RunStatus.graded: EXIT_OK, RunStatus.ungradable: EXIT_UNGRADABLE}.get(report.status, EXIT_ERROR))
+
+
+@main.command()
+@click.argument("challenges", nargs=-1)
+@backend_option
+@seed_option
+def validate(challenges: tuple[str, ...], backend: str, seed: Optional[int]) -> None:
+    """For authors: check that each challenge's checks work (all challenges when none are named)."""
+    from harness.validate import validate_challenge
+
+    try:
+        chosen = [find_challenge(name) for name in challenges] if challenges else all_challenges()
+    except ChallengeError as error:
+        _fail(str(error), EXIT_USAGE)
+    seed = 12345 if seed is None else seed
+    failures = 0
+    sandbox = None
+    for challenge in chosen:
+        if challenge.meta.kind is Kind.code and sandbox is None:
+            sandbox = _backend(backend)
+        grade = functools.partial(_grade_with, challenge, sandbox)
+        for verdict in validate_challenge(challenge, grade, seed):
+            failures += not verdict.ok
+            click.echo(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.challenge_id}: {verdict.subject}: {verdict.detail}")
+    click.echo(f"{len(chosen)} challenges, {failures} problems", err=True)
+    sys.exit(EXIT_UNGRADABLE if failures else EXIT_OK)
+
+
+def _grade_with(challenge: Challenge, sandbox, path: Path, seed: int) -> Report:
+    if challenge.meta.kind is Kind.quiz:
+        from harness.quiz import grade_quiz
+
+        return grade_quiz(challenge=challenge, submission=path)
+    from harness.grader import grade as grade_code
+
+    return grade_code(challenge=challenge, submission=path, backend=sandbox, seed=seed)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the report."""
+    click.echo(json.dumps(Report.model_json_schema(), indent=2))
+
+
+@main.group()
+def image() -> None:
+    """The Docker sandbox image."""
+
+
+@image.command("build")
+@click.option("--base", type=click.Choice(["auto", "pull", "debootstrap"]), default="auto", show_default=True,
+              help="Base image: pull python:3.11-slim, or make a Debian one with debootstrap (auto: pull if a registry answers).")
+def image_build(base: str) -> None:
+    """Build the sandbox image (no network needed inside the build)."""
+    from harness.image import ImageError, build_image
+    from harness.sandbox.base import SandboxError
+
+    try:
+        click.echo(build_image(base=base))
+    except (ImageError, SandboxError) as error:
+        _fail(str(error))
+
+
+@image.command("tag")
+def image_tag_command() -> None:
+    """Print the tag of the image this checkout grades with."""
+    from harness.image import image_tag
+
+    click.echo(image_tag())

@@ -1,0 +1,146 @@
+"""The score report: pydantic models, the one source of truth for the JSON that platforms read."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+MAX_MESSAGE_CHARS = 1000
+
+
+class CheckStatus(str, Enum):
+    passed = "passed"
+    failed = "failed"
+    error = "error"
+    timeout = "timeout"
+    oom = "oom"
+    skipped = "skipped"
+
+
+class Visibility(str, Enum):
+    visible = "visible"
+    hidden = "hidden"
+    after_due_date = "after_due_date"
+
+
+class RunStatus(str, Enum):
+    graded = "graded"
+    ungradable = "ungradable"
+    error = "error"
+
+
+class Audience(str, Enum):
+    grader = "grader"
+    candidate = "candidate"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckResult(_Model):
+    """The outcome of one check."""
+
+    name: str = Field(description="The check's test name, unique within the challenge.")
+    description: str = Field(description="One line saying what the check checks.")
+    status: CheckStatus = Field(description="How the check ended; only 'passed' earns points.")
+    points: float = Field(ge=0, description="Points earned: max_points if passed, else 0.")
+    max_points: float = Field(ge=0, description="Points the check is worth.")
+    duration_seconds: float = Field(ge=0, description="Time the check took on the trusted side.")
+    visibility: Visibility = Field(description="Who may see the check's details, as Gradescope names it.")
+    message: Optional[str] = Field(None, description="For a failure or error: what was expected and what was found.")
+    truncated: bool = Field(False, description="True when the message was cut to fit.")
+
+
+class Submission(_Model):
+    """What was graded."""
+
+    file_name: str = Field(description="The submission file's name (no directories).")
+    sha256: Optional[str] = Field(None, description="SHA-256 of the submission's bytes, when it could be read.")
+    size_bytes: Optional[int] = Field(None, description="The submission's size, when it could be read.")
+
+
+class LimitsUsed(_Model):
+    """The limits the sandbox ran under."""
+
+    wall_seconds: float = Field(description="Wall-clock seconds allowed for the import and for each probe.")
+    memory_mb: int = Field(description="Memory in MiB, swap included.")
+    cpus: float = Field(description="CPUs allowed.")
+    pids: int = Field(description="Processes and threads allowed at once.")
+    output_kb: int = Field(description="KiB the submission may print.")
+
+
+class Timings(_Model):
+    """Seconds spent in each phase of grading."""
+
+    sandbox_start: float = Field(0.0, description="Starting the sandbox and importing the submission.")
+    probes: float = Field(0.0, description="Running the probes in the sandbox.")
+    checks: float = Field(0.0, description="Judging the probe results on the trusted side.")
+    total: float = Field(0.0, description="The whole grading run.")
+
+
+class Environment(_Model):
+    """Where the grading ran."""
+
+    backend: Optional[str] = Field(None, description="'docker' or 'local' (None when no sandbox ran).")
+    image: Optional[str] = Field(None, description="The Docker image, for the docker backend.")
+    harness_version: str = Field(description="Version of this harness.")
+    torch_version: Optional[str] = Field(None, description="torch inside the sandbox, as it reported itself.")
+    python_version: Optional[str] = Field(None, description="Python inside the sandbox, as it reported itself.")
+    limits: Optional[LimitsUsed] = Field(None, description="The sandbox limits.")
+
+
+class Report(_Model):
+    """The score report for one submission to one challenge."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Version of this report format.")
+    challenge_id: str = Field(description="The challenge graded against.")
+    submission: Submission = Field(description="What was graded.")
+    status: RunStatus = Field(description="'graded'; 'ungradable' (the candidate must fix something first: see reason); 'error' (the grader failed, never the candidate's fault).")
+    reason: Optional[str] = Field(None, description="For 'ungradable' or 'error': what went wrong and what to do.")
+    score: float = Field(ge=0, description="Points earned.")
+    max_score: float = Field(ge=0, description="Points available.")
+    percent: float = Field(ge=0, le=100, description="score / max_score * 100, rounded to two decimals.")
+    seed: Optional[int] = Field(None, description="The seed the probes' inputs were drawn from; the same seed reproduces the report.")
+    audience: Audience = Field(Audience.grader, description="'candidate' reports omit the messages of hidden checks.")
+    checks: list[CheckResult] = Field(default_factory=list, description="One entry per check, in the order they ran.")
+    output: Optional[str] = Field(None, description="The start of what the submission printed (grader audience only).")
+    output_truncated: bool = Field(False, description="True when the output was cut.")
+    environment: Environment = Field(description="Where and how grading ran.")
+    timings: Timings = Field(default_factory=Timings, description="Seconds spent in each phase.")
+
+
+def clip(text: Optional[str], limit: int = MAX_MESSAGE_CHARS) -> tuple[Optional[str], bool]:
+    """Cut a message to `limit` characters; say whether it was cut."""
+    if text is None or len(text) <= limit:
+        return text, False
+    return text[: limit - 3] + "...", True
+
+
+def percent(score: float, max_score: float) -> float:
+    return round(100.0 * score / max_score, 2) if max_score else 0.0
+
+
+def for_candidate(report: Report) -> Report:
+    """The report a candidate may see: no messages of hidden checks, and no captured output."""
+    checks = [
+        check if check.visibility is Visibility.visible
+        else check.model_copy(update={"message": None, "truncated": False})
+        for check in report.checks
+    ]
+    return report.model_copy(update={"checks": checks, "audience": Audience.candidate, "output": None, "output_truncated": False})
+
+
+def summary_line(report: Report) -> str:
+    """A one-line human summary for stderr; never claims 'all passed' while hidden checks exist."""
+    if report.status is not RunStatus.graded:
+        return f"{report.challenge_id}: {report.status.value}: {report.reason}"
+    passed = sum(check.status is CheckStatus.passed for check in report.checks)
+    hidden = sum(check.visibility is not Visibility.visible for check in report.checks)
+    text = f"{report.challenge_id}: {report.score:g}/{report.max_score:g} points ({report.percent:g}%), {passed} of {len(report.checks)} checks passed"
+    if hidden and report.audience is Audience.candidate:
+        text += f" ({hidden} hidden checks count toward the score)"
+    return text

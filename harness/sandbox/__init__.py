@@ -1,0 +1,1 @@
+"""Sandbox backends behind one interface: docker (default where an engine answers) and local."""

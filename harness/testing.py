@@ -1,0 +1,67 @@
+"""Helpers for challenge authors' checks: exact comparisons whose failures say what was expected and what was found.
+
+Checks run on the trusted side and receive probe values already decoded from the sandbox; these
+helpers compare them with values computed on the trusted side, checking type, dtype and shape
+exactly before comparing numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from harness.sandbox.worker import probe_seed  # noqa: F401  (re-exported for checks)
+
+
+class CheckFailure(AssertionError):
+    """A check found the wrong thing; its message says what was expected and what was found."""
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    if isinstance(value, torch.Tensor):
+        text = f"tensor(shape={list(value.shape)}, dtype={value.dtype}, values={value.flatten()[:8].tolist()}{'...' if value.numel() > 8 else ''})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def expect(condition: bool, what: str, expected: Any, found: Any) -> None:
+    """Fail with 'WHAT: expected E, found F' unless `condition` holds."""
+    if not condition:
+        raise CheckFailure(f"{what}: expected {_short(expected)}, found {_short(found)}")
+
+
+def assert_tensor_close(found: Any, expected: torch.Tensor, what: str, *, rtol: float = 1e-5, atol: float = 1e-7) -> None:
+    """The found value must be a tensor of the expected dtype and shape, with close values."""
+    expect(isinstance(found, torch.Tensor), f"{what} (type)", "a tensor", type(found).__name__)
+    expect(found.dtype == expected.dtype, f"{what} (dtype)", expected.dtype, found.dtype)
+    expect(tuple(found.shape) == tuple(expected.shape), f"{what} (shape)", list(expected.shape), list(found.shape))
+    if not torch.allclose(found, expected, rtol=rtol, atol=atol, equal_nan=False):
+        diff = (found.double() - expected.double()).abs()
+        worst = int(torch.nan_to_num(diff, nan=math.inf).flatten().argmax())
+        raise CheckFailure(
+            f"{what}: values differ (largest difference {diff.flatten()[worst].item():.3g} at flat index {worst}: "
+            f"expected {expected.flatten()[worst].item():.6g}, found {found.flatten()[worst].item():.6g})"
+        )
+
+
+def assert_float_close(found: Any, expected: float, what: str, *, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """The found value must be a real number close to the expected one (ints are accepted as numbers)."""
+    is_number = isinstance(found, (int, float)) and not isinstance(found, bool)
+    expect(is_number, f"{what} (type)", "a number", type(found).__name__)
+    expect(math.isfinite(found) and math.isclose(found, expected, rel_tol=rtol, abs_tol=atol), what, expected, found)
+
+
+def assert_floats_close(found: Any, expected: list[float], what: str, *, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """The found value must be a list of numbers as long as the expected one, each close to its twin."""
+    expect(isinstance(found, list), f"{what} (type)", "a list", type(found).__name__)
+    expect(len(found) == len(expected), f"{what} (length)", len(expected), len(found))
+    for index, (got, want) in enumerate(zip(found, expected)):
+        assert_float_close(got, want, f"{what}[{index}]", rtol=rtol, atol=atol)
+
+
+def assert_equal(found: Any, expected: Any, what: str) -> None:
+    """The found value must equal the expected one exactly, type included."""
+    expect(type(found) is type(expected) and found == expected, what, expected, found)

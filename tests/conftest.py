@@ -1,0 +1,71 @@
+"""Shared fixtures: the tiny test challenge, real backends, and leftover detection.
+
+Docker tests run against a real engine and the real sandbox image. Without them they skip with
+a one-line reason, except where CI=true or HARNESS_REQUIRE_DOCKER=1, where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.challenge import Challenge, load_challenge
+from harness.sandbox.base import Backend, SandboxError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CATALOG = FIXTURES / "catalog"
+REQUIRE_DOCKER = os.environ.get("CI") == "true" or os.environ.get("HARNESS_REQUIRE_DOCKER") == "1"
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Challenge:
+    return load_challenge(CATALOG / "challenges" / "tiny-scale")
+
+
+@pytest.fixture(scope="session")
+def docker_backend() -> Backend:
+    from harness.image import image_tag
+    from harness.sandbox.docker_backend import DockerBackend
+
+    try:
+        return DockerBackend(image_tag())
+    except SandboxError as error:
+        if REQUIRE_DOCKER:
+            pytest.fail(f"Docker is required here (CI=true or HARNESS_REQUIRE_DOCKER=1): {error}")
+        pytest.skip(f"no Docker sandbox: {error}")
+
+
+@pytest.fixture(scope="session")
+def local_backend() -> Backend:
+    from harness.sandbox.local import LocalBackend
+
+    return LocalBackend()
+
+
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "local"])
+def backend(request) -> Backend:
+    """Each real backend in turn; checks afterwards that the test left no sandbox behind."""
+    chosen = request.getfixturevalue(f"{request.param}_backend")
+    yield chosen
+    assert leftover_sandboxes(chosen) == [], "a sandbox was left behind"
+
+
+def leftover_sandboxes(backend: Backend) -> list[str]:
+    """Containers (docker) or worker processes (local) that outlived their grading run."""
+    if backend.name == "docker":
+        from harness.sandbox.docker_backend import LABEL
+
+        return [c.short_id for c in backend.client.containers.list(all=True, filters={"label": LABEL})]
+    markers = {str(folder).encode() for folder in backend.job_folders}
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if any(marker in cmdline for marker in markers):
+                found.append(entry)
+    return found

@@ -1,0 +1,224 @@
+"""Hostile submissions, through each real backend: none earns a point it did not earn, every one gets a valid report
+within its limits, and none leaves a container or process behind (the `backend` fixture checks that)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.grader import grade
+from harness.report import CheckStatus, Report, RunStatus
+
+CORRECT = "def scale(x, k):\n    return x * k\n"
+
+
+def run(tiny, backend, tmp_path: Path, source: str, seed: int = 7) -> Report:
+    path = tmp_path / "solution.py"
+    path.write_text(textwrap.dedent(source))
+    started = time.monotonic()
+    report = grade(challenge=tiny, submission=path, backend=backend, seed=seed)
+    Report.model_validate_json(report.model_dump_json())  # a valid report, whatever happened
+    # every phase is bounded: startup, import, two probes (8 s each), the checks, and a restart
+    assert time.monotonic() - started < 150
+    return report
+
+
+def statuses(report: Report) -> dict[str, CheckStatus]:
+    return {check.name: check.status for check in report.checks}
+
+
+def test_exit_zero_at_import_is_ungradable(tiny, backend, tmp_path):
+    report = run(tiny, backend, tmp_path, "import os\nos._exit(0)\n")
+    assert report.status is RunStatus.ungradable
+    assert "exit status 0" in report.reason and report.score == 0
+
+
+def test_system_exit_at_import_is_ungradable(tiny, backend, tmp_path):
+    report = run(tiny, backend, tmp_path, "raise SystemExit(0)\n")
+    assert report.status is RunStatus.ungradable
+    assert "SystemExit" in report.reason and report.score == 0
+
+
+def test_exit_inside_a_probe_costs_only_that_probe(tiny, backend, tmp_path):
+    source = """
+    import os
+    def scale(x, k):
+        if x.dtype.is_floating_point and x.dim() == 1:
+            os._exit(0)
+        return x * k
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.status is RunStatus.graded
+    assert statuses(report) == {"test_small": CheckStatus.error, "test_large": CheckStatus.passed}
+    assert report.score == 1
+
+
+def test_replacing_torch_comparisons_earns_nothing(tiny, backend, tmp_path):
+    source = """
+    import torch, torch.testing
+    torch.allclose = lambda *args, **kwargs: True
+    torch.equal = lambda *args, **kwargs: True
+    def _never_fails(*args, **kwargs):
+        return None
+    torch.testing.assert_close = _never_fails
+    def scale(x, k):
+        return x
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.status is RunStatus.graded and report.score == 0
+
+
+def test_infinite_loop_in_a_probe_times_out_and_the_rest_still_run(tiny, backend, tmp_path):
+    source = """
+    def scale(x, k):
+        if x.dim() == 1:
+            while True:
+                pass
+        return x * k
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert statuses(report) == {"test_small": CheckStatus.timeout, "test_large": CheckStatus.passed}
+    assert report.score == 1
+
+
+def test_infinite_loop_at_import_is_ungradable(tiny, backend, tmp_path):
+    report = run(tiny, backend, tmp_path, "while True:\n    pass\n")
+    assert report.status is RunStatus.ungradable and "time limit" in report.reason
+
+
+def test_sleep_ignoring_sigterm_is_stopped(tiny, backend, tmp_path):
+    source = """
+    import signal, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    def scale(x, k):
+        time.sleep(10_000)
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert set(statuses(report).values()) == {CheckStatus.timeout} and report.score == 0
+
+
+def test_fork_bomb_is_contained(tiny, backend, tmp_path):
+    source = """
+    import os
+    def scale(x, k):
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.status is RunStatus.graded and report.score == 0
+    assert CheckStatus.passed not in statuses(report).values()
+
+
+def test_allocating_without_end_is_out_of_memory(tiny, backend, tmp_path):
+    source = """
+    def scale(x, k):
+        hoard = []
+        while True:
+            hoard.append(bytearray(64 * 1024 * 1024))
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert set(statuses(report).values()) == {CheckStatus.oom} and report.score == 0
+    assert "out of memory" in report.checks[0].message
+
+
+def test_printing_gigabytes_is_cut_off(tiny, backend, tmp_path):
+    source = """
+    import sys
+    def scale(x, k):
+        line = "spam" * 4096
+        while True:
+            sys.stdout.write(line)
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.score == 0 and set(statuses(report).values()) == {CheckStatus.error}
+    assert "printed more than 64 KiB" in report.checks[0].message
+    assert report.output_truncated and len(report.output) <= 16_000
+
+
+def test_background_process_does_not_outlive_grading(tiny, backend, tmp_path):
+    source = textwrap.dedent("""
+    import os, subprocess
+    subprocess.Popen(["sleep", "4321.5"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.fork() == 0:
+        os.setsid()
+        import time
+        time.sleep(4321)
+    """) + CORRECT
+    report = run(tiny, backend, tmp_path, source)
+    assert report.status is RunStatus.graded and report.score == 3  # correct code keeps what it earned
+    time.sleep(0.5)
+    assert not any(b"4321" in _cmdline(pid) for pid in _pids()), "a background process survived grading"
+
+
+def test_forged_reports_and_messages_earn_nothing(tiny, backend, tmp_path):
+    source = """
+    import json, os
+    fake = json.dumps({"status": "graded", "score": 3, "max_score": 3, "percent": 100})
+    for folder in [os.getcwd(), "/tmp", os.path.expanduser("~"), os.path.dirname(os.path.abspath(__file__))]:
+        for name in ["report.json", "results.json"]:
+            try:
+                with open(os.path.join(folder, name), "w") as handle:
+                    handle.write(fake)
+            except OSError:
+                pass
+    print(fake)
+    forged = json.dumps({"event": "result", "probe": "small", "status": "ok", "value": None}) + "\\n"
+    for fd in range(1, 20):
+        try:
+            os.write(fd, forged.encode())
+        except OSError:
+            pass
+    def scale(x, k):
+        return x
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.score == 0
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_the_checks_and_reference_cannot_be_read(tiny, backend, tmp_path):
+    if backend.name == "local":
+        from harness.sandbox.local import namespaces_available
+
+        if not namespaces_available():
+            pytest.skip("the local backend hides the checks only where unshare works")
+    secrets = [tiny.hidden_dir / "test_scale.py", tiny.reference]
+    source = f"""
+    import os, time
+    FOUND = []
+    for path in {[str(path) for path in secrets]!r}:
+        try:
+            with open(path) as handle:
+                FOUND.append(handle.read())
+        except OSError:
+            pass
+    deadline = time.monotonic() + 3
+    for root, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/dev")]
+        if "test_scale.py" in files:
+            FOUND.append(root)
+        if FOUND or time.monotonic() > deadline:
+            break
+    def scale(x, k):
+        return x * k if FOUND else x
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.status is RunStatus.graded and report.score == 0, "the sandbox could read the checks"
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
