@@ -115,8 +115,7 @@ class Challenge:
 
     def required_files(self) -> list[Path]:
         files = [self.statement, self.starter, self.hidden_dir]
-        if self.meta.kind is Kind.code:
-            files.append(self.probes)
+        files.append(self.probes if self.meta.kind is Kind.code else self.hidden_dir / "key.toml")
         return files
 
 

@@ -194,7 +194,7 @@ def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
         dont_write = sys.dont_write_bytecode
         sys.dont_write_bytecode = True
         try:
-            with contextlib.redirect_stdout(sink), _one_thread():
+            with contextlib.redirect_stdout(sink), _one_thread(), _fresh_modules(hidden_dir):
                 code = pytest.main(args, plugins=[collector])
         finally:
             sys.dont_write_bytecode = dont_write
@@ -213,6 +213,25 @@ def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
                                  visibility=meta["visibility"], message="the check ended without an outcome")
         results.append(result)
     return results
+
+
+@contextlib.contextmanager
+def _fresh_modules(hidden_dir: Path):
+    """Make pytest import this challenge's check files afresh.
+
+    pytest's importlib mode reuses any module already in sys.modules under a check file's bare
+    name (another challenge's `test_checks.py`, say), which would run the wrong checks.
+    """
+    stems = {path.stem for path in hidden_dir.glob("*.py")}
+    saved = {name: sys.modules.pop(name) for name in stems if name in sys.modules}
+    try:
+        yield
+    finally:
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and Path(file).parent == hidden_dir:
+                del sys.modules[name]
+        sys.modules.update(saved)
 
 
 @contextlib.contextmanager

@@ -98,7 +98,7 @@ class Report(_Model):
 
     schema_version: str = Field(SCHEMA_VERSION, description="Version of this report format.")
     challenge_id: str = Field(description="The challenge graded against.")
-    submission: Submission = Field(description="What was graded.")
+    submission: Submission = Field(description="The file that was graded: its name, SHA-256 and size.")
     status: RunStatus = Field(description="'graded'; 'ungradable' (the candidate must fix something first: see reason); 'error' (the grader failed, never the candidate's fault).")
     reason: Optional[str] = Field(None, description="For 'ungradable' or 'error': what went wrong and what to do.")
     score: float = Field(ge=0, description="Points earned.")

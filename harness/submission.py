@@ -61,6 +61,8 @@ def _check_syntax(name: str, text: str) -> None:
     try:
         ast.parse(text, filename=name)
     except SyntaxError as error:
+        if error.lineno is None:  # null bytes, for one
+            raise SubmissionError(f"{name} cannot be parsed: {error.msg}") from None
         raise SubmissionError(f"{name} has a syntax error at line {error.lineno}: {error.msg}") from None
-    except ValueError as error:  # null bytes
+    except ValueError as error:  # null bytes, on Pythons that raise ValueError for them
         raise SubmissionError(f"{name} cannot be parsed: {error}") from None

@@ -1,0 +1,98 @@
+"""The command line through Click's CliRunner: exit codes, JSON on stdout, a summary on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness import __version__
+from harness.cli import main
+from harness.report import Report
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_version_and_help(runner):
+    assert __version__ in runner.invoke(main, ["--version"]).output
+    for command in (["--help"], ["grade", "--help"], ["validate", "--help"], ["image", "build", "--help"]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_list_shows_every_challenge(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0
+    assert "weight-decay-exclude-bias" in result.output and "cosine-annealing-tmax" in result.output
+
+
+def test_show_prints_the_statement(runner):
+    result = runner.invoke(main, ["show", "cosine-annealing-tmax"])
+    assert result.exit_code == 0
+    assert result.output.strip() == (REPO / "challenges/cosine-annealing-tmax/statement.md").read_text().strip()
+
+
+def test_unknown_challenge_is_a_usage_error(runner):
+    result = runner.invoke(main, ["show", "no-such-thing"])
+    assert result.exit_code == 2 and "no challenge named 'no-such-thing'" in result.output
+
+
+def test_init_copies_statement_starter_and_public_tests_but_never_hidden_files(runner, tmp_path):
+    target = tmp_path / "work"
+    result = runner.invoke(main, ["init", "weight-decay-exclude-bias", str(target)])
+    assert result.exit_code == 0, result.output
+    names = sorted(path.name for path in target.iterdir())
+    assert "statement.md" in names and "solution.py" in names
+    hidden = {path.name for path in (REPO / "challenges/weight-decay-exclude-bias/hidden").iterdir()}
+    assert not hidden & set(names)
+    assert not any("def probe_" in (target / name).read_text() for name in names)
+    again = runner.invoke(main, ["init", "weight-decay-exclude-bias", str(target)])
+    assert again.exit_code == 2 and "will not overwrite" in again.output
+
+
+def test_schema_prints_the_report_schema(runner):
+    result = runner.invoke(main, ["schema"])
+    assert result.exit_code == 0 and json.loads(result.output) == Report.model_json_schema()
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("missing.py", None, "no such file"),
+    ("solution.txt", "x = 1\n", "not a Python source file"),
+    ("solution.py", "def broken(:\n", "syntax error at line 1"),
+    ("solution.py", "x = 1\0\n", "cannot be parsed"),
+    ("solution.py", b"\xff\xfe\x00", "not UTF-8"),
+])
+def test_ungradable_submissions_exit_1_with_a_reason(runner, tmp_path, name, content, reason):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    result = runner.invoke(main, ["grade", "cosine-annealing-tmax", str(path), "--backend", "local"])
+    assert result.exit_code == 1
+    report = Report.model_validate_json(result.stdout)
+    assert report.status.value == "ungradable" and reason in report.reason and report.score == 0
+
+
+def test_a_folder_submission_uses_only_the_submission_file(runner, tmp_path):
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    result = runner.invoke(main, ["grade", "cosine-annealing-tmax", str(tmp_path), "--backend", "local"])
+    assert result.exit_code == 1 and "has no solution.py" in Report.model_validate_json(result.stdout).reason
+
+
+def test_grade_writes_the_report_to_a_file_for_the_candidate(runner, tmp_path):
+    out = tmp_path / "report.json"
+    starter = REPO / "challenges/cosine-annealing-tmax/starter/solution.py"
+    result = runner.invoke(main, ["grade", "cosine-annealing-tmax", str(starter), "--backend", "local", "--seed", "3",
+                                  "--audience", "candidate", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = Report.model_validate_json(out.read_text())
+    assert report.audience.value == "candidate" and report.seed == 3 and report.score < report.max_score
+    assert "points" in result.stderr
