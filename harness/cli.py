@@ -2,7 +2,8 @@
 
 Exit codes: 0 graded (whatever the score) or command succeeded; 1 ungradable submission, or a
 validation that found problems; 2 usage error (unknown challenge, bad option); 3 the grader or
-a challenge failed (never the candidate's fault).
+a challenge failed (never the candidate's fault); 130 interrupted (Ctrl-C), after the sandbox
+was stopped and removed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Callable, Optional
 import click
 
 import harness
-from harness.challenge import Challenge, ChallengeError, Kind, all_challenges, find_challenge
+from harness.challenge import CHALLENGES_DIR, Challenge, ChallengeError, Kind, all_challenges, find_challenge
 from harness.report import Audience, Report, RunStatus, for_candidate, summary_line
 
-EXIT_OK, EXIT_UNGRADABLE, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+EXIT_OK, EXIT_UNGRADABLE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 log = logging.getLogger("harness")
 
 
@@ -29,11 +30,15 @@ def _challenge(ctx: click.Context, param: click.Parameter, value: Optional[str])
     if value is None:
         return None
     try:
-        return find_challenge(value)
+        return find_challenge(value, _catalog(ctx))
     except ChallengeError as error:
         if "no challenge named" in str(error) or "is not a challenge id" in str(error):
             raise click.BadParameter(str(error)) from None
         _fail(str(error))
+
+
+def _catalog(ctx: click.Context) -> Path:
+    return ctx.find_root().obj or CHALLENGES_DIR
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -65,20 +70,26 @@ def _backend(name: str):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(harness.__version__, prog_name="harness")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the harness does to stderr.")
-def main(verbose: bool) -> None:
+@click.option("--challenges", "challenges_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              envvar="HARNESS_CHALLENGES", default=CHALLENGES_DIR, show_default=True,
+              help="The folder of challenges (its sibling reference_solutions/ holds their solutions).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, challenges_dir: Path) -> None:
     """Grade PyTorch training challenges in a locked-down sandbox."""
+    ctx.obj = challenges_dir.resolve()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s: %(message)s")
 
 
 @main.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-def list_command(fmt: str) -> None:
+@click.pass_context
+def list_command(ctx: click.Context, fmt: str) -> None:
     """List the challenges."""
     from harness.catalog import render_catalog
 
     try:
-        click.echo(render_catalog(all_challenges(), fmt))
+        click.echo(render_catalog(all_challenges(_catalog(ctx)), fmt))
     except ChallengeError as error:
         _fail(str(error))
 
@@ -119,7 +130,10 @@ def init(challenge: Challenge, directory: Path) -> None:
 def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str, output: Optional[Path]) -> None:
     """Grade SUBMISSION (a file, or a folder holding the challenge's submission file) and print a JSON report."""
     sandbox = None if challenge.meta.kind is Kind.quiz else _backend(backend)
-    report = _grade_with(challenge, sandbox, submission, seed)
+    try:
+        report = _grade_with(challenge, sandbox, submission, seed)
+    except KeyboardInterrupt:
+        _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
     if audience == Audience.candidate.value:
         report = for_candidate(report)
     text = report.model_dump_json(indent=2)
@@ -135,24 +149,29 @@ def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[i
 @click.argument("challenges", nargs=-1)
 @backend_option
 @seed_option
-def validate(challenges: tuple[str, ...], backend: str, seed: Optional[int]) -> None:
+@click.pass_context
+def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed: Optional[int]) -> None:
     """For authors: check that each challenge's checks work (all challenges when none are named)."""
     from harness.validate import validate_challenge
 
+    catalog = _catalog(ctx)
     try:
-        chosen = [find_challenge(name) for name in challenges] if challenges else all_challenges()
+        chosen = [find_challenge(name, catalog) for name in challenges] if challenges else all_challenges(catalog)
     except ChallengeError as error:
         _fail(str(error), EXIT_USAGE)
     seed = 12345 if seed is None else seed
     failures = 0
     sandbox = None
-    for challenge in chosen:
-        if challenge.meta.kind is Kind.code and sandbox is None:
-            sandbox = _backend(backend)
-        grade = functools.partial(_grade_with, challenge, sandbox)
-        for verdict in validate_challenge(challenge, grade, seed):
-            failures += not verdict.ok
-            click.echo(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.challenge_id}: {verdict.subject}: {verdict.detail}")
+    try:
+        for challenge in chosen:
+            if challenge.meta.kind is Kind.code and sandbox is None:
+                sandbox = _backend(backend)
+            grade = functools.partial(_grade_with, challenge, sandbox)
+            for verdict in validate_challenge(challenge, grade, seed):
+                failures += not verdict.ok
+                click.echo(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.challenge_id}: {verdict.subject}: {verdict.detail}")
+    except KeyboardInterrupt:
+        _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
     click.echo(f"{len(chosen)} challenges, {failures} problems", err=True)
     sys.exit(EXIT_UNGRADABLE if failures else EXIT_OK)
 

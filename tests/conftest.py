@@ -52,12 +52,17 @@ def backend(request) -> Backend:
     assert leftover_sandboxes(chosen) == [], "a sandbox was left behind"
 
 
+def containers_of(backend: Backend, grader_pid: int) -> list:
+    """The sandbox containers that the grader process `grader_pid` started and that still exist."""
+    from harness.sandbox.docker_backend import GRADER_LABEL
+
+    return backend.client.containers.list(all=True, filters={"label": f"{GRADER_LABEL}={grader_pid}"})
+
+
 def leftover_sandboxes(backend: Backend) -> list[str]:
     """Containers (docker) or worker processes (local) that outlived their grading run."""
     if backend.name == "docker":
-        from harness.sandbox.docker_backend import LABEL
-
-        return [c.short_id for c in backend.client.containers.list(all=True, filters={"label": LABEL})]
+        return [c.short_id for c in containers_of(backend, os.getpid())]
     markers = {str(folder).encode() for folder in backend.job_folders}
     found = []
     for entry in os.listdir("/proc"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import containers_of
 from harness.grader import grade
 from harness.report import CheckStatus, Report, RunStatus
 
@@ -222,3 +223,39 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_ctrl_c_of_the_grader_removes_the_sandbox(tiny, backend, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "solution.py"
+    path.write_text("import time\ndef scale(x, k):\n    time.sleep(10_000)\n")
+    command = [sys.executable, "-m", "harness", "--challenges", str(tiny.root.parent), "grade", "tiny-scale", str(path),
+               "--backend", backend.name]
+    grader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (running := _sandboxes(backend, grader.pid)) and time.monotonic() < deadline and grader.poll() is None:
+            time.sleep(0.2)
+        assert running, "the sandbox never started"
+        time.sleep(1)
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=60)
+    finally:
+        grader.kill()
+    assert grader.returncode == 130 and b"interrupted" in err
+    if backend.name == "docker":
+        assert not _sandboxes(backend, grader.pid)
+    else:
+        assert not [pid for pid in running if b"worker.py" in _cmdline(pid)], "a worker outlived the grader"
+
+
+def _sandboxes(backend, grader_pid: int) -> list:
+    """Containers with the sandbox label (docker), or worker processes below the grader (local)."""
+    if backend.name == "docker":
+        return containers_of(backend, grader_pid)
+    from harness.sandbox.local import _descendants
+
+    return [pid for pid in _descendants(grader_pid) if b"harness/sandbox/worker.py" in _cmdline(pid)]

@@ -8,6 +8,7 @@ by the engine. The kill timer is the driver's: a timed-out `wait()` stops nothin
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Optional
 
@@ -21,6 +22,7 @@ from harness.sandbox.base import Backend, ExitInfo, Job, SandboxError, Worker
 log = logging.getLogger(__name__)
 
 LABEL = "harness.sandbox"
+GRADER_LABEL = "harness.grader-pid"  # which grader process started the container
 WORKER_IN_IMAGE = "/opt/harness/worker.py"
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
@@ -79,7 +81,7 @@ class DockerWorker(Worker):
                 ulimits=[Ulimit(name="nofile", soft=256, hard=256), Ulimit(name="core", soft=0, hard=0),
                          Ulimit(name="fsize", soft=64 << 20, hard=64 << 20)],
                 log_config=LogConfig(type=LogConfig.types.NONE),
-                labels={LABEL: "1"},
+                labels={LABEL: "1", GRADER_LABEL: str(os.getpid())},
                 stdin_open=False,
                 tty=False,
             )
