@@ -150,6 +150,8 @@ class _Collector:
                 report.harness_status = error.status
             elif isinstance(error, ChecksError):
                 report.harness_status = "grader"
+            elif isinstance(error, AssertionError):  # a fixture that judged (a rule gating a check): failed, not error
+                report.harness_status = CheckStatus.failed
             message = str(error) if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
             report.harness_message = message
 

@@ -56,6 +56,13 @@ def test_statuses_points_and_descriptions(tmp_path):
         def broken():
             raise RuntimeError("fixture broke")
 
+        @pytest.fixture
+        def rule():
+            assert False, "rule broken"
+
+        def test_gated_by_a_rule(rule):
+            pass
+
         def test_setup_error(broken):
             pass
     ''')
@@ -72,6 +79,8 @@ def test_statuses_points_and_descriptions(tmp_path):
     assert results["test_probe_ran_out_of_memory"].status is CheckStatus.oom
     assert results["test_probe_missing"].status is CheckStatus.error
     assert results["test_setup_error"].status is CheckStatus.error
+    assert results["test_gated_by_a_rule"].status is CheckStatus.failed
+    assert "rule broken" in results["test_gated_by_a_rule"].message
     assert results["test_skipped"].description == "test_skipped"  # no docstring: the name stands in
 
 

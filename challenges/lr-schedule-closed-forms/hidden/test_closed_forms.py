@@ -1,0 +1,163 @@
+"""Checks for lr-schedule-closed-forms.
+
+Expected values come from torch's own schedulers, run here on the trusted side: for each case an
+SGD optimizer over one dummy parameter is built with lr = base_lr, the matching scheduler is
+constructed, and after each of `n_steps` calls to scheduler.step() the optimizer's lr is read.
+The cases (kinds, base lrs, parameters, step counts) are read from `reference[...]`: the same probe
+run on the reference solution in this trusted process with the same seed. Nothing the candidate's
+probe reports about its inputs is believed; only its `lrs` are compared.
+
+The rule "do not run torch's schedulers" is checked by parsing `submission_source` with `ast`
+(never running it).
+"""
+
+import ast
+import re
+
+import pytest
+import torch
+from torch.optim import lr_scheduler
+
+from harness.testing import assert_float_close, expect
+
+RTOL = 1e-6
+ATOL = 1e-12
+
+SCHEDULERS = {
+    "step": lr_scheduler.StepLR,
+    "multistep": lr_scheduler.MultiStepLR,
+    "exponential": lr_scheduler.ExponentialLR,
+    "cosine": lr_scheduler.CosineAnnealingLR,
+    "linear": lr_scheduler.LinearLR,
+    "polynomial": lr_scheduler.PolynomialLR,
+}
+
+FORBIDDEN_NAMES = {
+    "lr_scheduler", "LRScheduler", "_LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR",
+    "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR",
+    "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
+    "CosineAnnealingWarmRestarts", "OneCycleLR",
+}
+
+
+def torch_trajectory(case: dict) -> list[float]:
+    """The lr torch's scheduler leaves in the optimizer after 0, 1, ..., n_steps calls to step()."""
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=case["base_lr"])
+    scheduler = SCHEDULERS[case["kind"]](optimizer, **case["params"])
+    lrs = [float(optimizer.param_groups[0]["lr"])]
+    for _ in range(case["n_steps"]):
+        optimizer.step()  # no gradient: a no-op, but keeps the scheduler's call-order warning quiet
+        scheduler.step()
+        lrs.append(float(optimizer.param_groups[0]["lr"]))
+    return lrs
+
+
+def describe(case: dict) -> str:
+    args = ", ".join(f"{key}={value!r}" for key, value in case["params"].items())
+    return f"lr_at({case['kind']!r}, step, {case['base_lr']!r}, {args})"
+
+
+def compare_kind(found, trusted, keep=lambda case, step: True) -> int:
+    """Compare the candidate's lrs with torch's for every case of one probe; returns how many were compared."""
+    expect(isinstance(found, dict) and isinstance(found.get("lrs"), list), "probe result",
+           "a dict with a list 'lrs'", found)
+    rows = found["lrs"]
+    cases = trusted["cases"]
+    expect(len(rows) == len(cases), "number of schedules in the probe result", len(cases), len(rows))
+    compared = 0
+    for case, row in zip(cases, rows):
+        expected = torch_trajectory(case)
+        expect(isinstance(row, list) and len(row) == len(expected), f"{describe(case)}: values for steps 0..{case['n_steps']}",
+               f"a list of {len(expected)} values", row)
+        for step, (got, want) in enumerate(zip(row, expected)):
+            if keep(case, step):
+                assert_float_close(got, want, f"{describe(case)} at step={step} (torch's value)", rtol=RTOL, atol=ATOL)
+                compared += 1
+    return compared
+
+
+@pytest.mark.points(2)
+def test_step_lr(probes, reference):
+    """'step' matches StepLR: decays by gamma every step_size scheduler steps, at the right steps."""
+    compare_kind(probes["step"], reference["step"])
+
+
+@pytest.mark.points(2)
+def test_multistep_lr(probes, reference):
+    """'multistep' matches MultiStepLR, including the lr exactly at each milestone."""
+    compare_kind(probes["multistep"], reference["multistep"])
+
+
+@pytest.mark.points(1)
+def test_exponential_lr(probes, reference):
+    """'exponential' matches ExponentialLR."""
+    compare_kind(probes["exponential"], reference["exponential"])
+
+
+@pytest.mark.points(1)
+def test_cosine_up_to_tmax(probes, reference):
+    """'cosine' matches CosineAnnealingLR for steps 0..T_max."""
+    compared = compare_kind(probes["cosine"], reference["cosine"], keep=lambda case, step: step <= case["params"]["T_max"])
+    expect(compared > 0, "steps compared", "at least one", compared)
+
+
+@pytest.mark.points(2)
+def test_cosine_past_tmax(probes, reference):
+    """'cosine' matches CosineAnnealingLR after T_max too, where torch's schedule climbs back up."""
+    compared = compare_kind(probes["cosine"], reference["cosine"], keep=lambda case, step: step > case["params"]["T_max"])
+    expect(compared > 0, "steps compared", "at least one", compared)
+
+
+@pytest.mark.points(2)
+def test_linear_lr(probes, reference):
+    """'linear' matches LinearLR for warm-ups and decays, before and after total_iters."""
+    compare_kind(probes["linear"], reference["linear"])
+
+
+@pytest.mark.points(2)
+def test_polynomial_lr(probes, reference):
+    """'polynomial' matches PolynomialLR for powers other than 1, before and after total_iters."""
+    compare_kind(probes["polynomial"], reference["polynomial"])
+
+
+def forbidden_references(source: str) -> list[str]:
+    """Where the source names torch's scheduler module or one of its scheduler classes."""
+    tree = ast.parse(source)
+    hits = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Name):
+            names = [node.id]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        elif isinstance(node, ast.alias):
+            names = node.name.split(".") + ([node.asname] if node.asname else [])
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = node.module.split(".")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.strip()
+            if re.fullmatch(r"[\w.]+", text):  # an identifier or dotted path in a string (getattr, import_module)
+                names = text.split(".")
+        for name in names:
+            if name in FORBIDDEN_NAMES:
+                hits.append((getattr(node, "lineno", 0), name))
+    return [f"line {line}: {name}" for line, name in sorted(set(hits))]
+
+
+@pytest.mark.points(3)
+def test_does_not_use_torch_schedulers(submission_source):
+    """The submission computes the values itself: it never refers to torch.optim.lr_scheduler or a scheduler class."""
+    try:
+        hits = forbidden_references(submission_source)
+    except SyntaxError as error:
+        expect(False, "solution.py parses as Python", "valid Python source", f"SyntaxError: {error}")
+    expect(not hits, "references to torch's lr schedulers in solution.py", "none", hits)
+
+
+@pytest.fixture(autouse=True)
+def own_implementation_only(request, submission_source):
+    """The rule gates every behaviour check: values that torch computed for the submission earn nothing."""
+    if request.node.name != "test_does_not_use_torch_schedulers":
+        found = forbidden_references(submission_source)
+        expect(not found, "rule: no torch lr schedulers in solution.py (every check fails while it is broken)", "none", "; ".join(found[:8]))

@@ -1,0 +1,17 @@
+"""Mutant: SGD(params, lr, weight_decay) passes weight_decay positionally into the momentum slot: no decay, and momentum."""
+
+import torch
+from torch import nn
+
+
+def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, weight_decay: float) -> nn.Module:
+    optimizer = torch.optim.SGD(model.parameters(), lr, weight_decay)
+    loss_fn = nn.MSELoss()
+    target = y.reshape(-1, 1)
+    model.train()
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), target)
+        loss.backward()
+        optimizer.step()
+    return model
