@@ -105,6 +105,8 @@ def _run_once(backend: Backend, job: Job, pending: list[str], output: _Output, r
     try:
         _consume(worker, attempt, job.limits, output, result)
         attempt.ended_at = time.monotonic()
+        if attempt.phase == "done":
+            worker.kill()  # every result is in: no need to wait a second or more for torch's interpreter shutdown
         exit_info = worker.wait()
     finally:
         worker.close()

@@ -1,0 +1,41 @@
+"""Mutant: val_loss is the plain mean of the batch losses, so a smaller last batch counts as much as a full one."""
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+
+def _mean_loss(model, loader, loss_fn):
+    """Mean MSE over every sample of `loader`: batch losses weighted by batch size."""
+    losses = []
+    with torch.no_grad():
+        for x, y in loader:
+            losses.append(loss_fn(model(x), y).item())
+    return sum(losses) / len(losses)
+
+
+def fit(model, train_loader, val_loader, epochs, lr):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=2)
+    loss_fn = nn.MSELoss()
+    history = []
+    for epoch in range(epochs):
+        epoch_lr = optimizer.param_groups[0]["lr"]  # the lr every step of this epoch uses
+
+        model.train()
+        total, count = 0.0, 0
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * x.shape[0]
+            count += x.shape[0]
+        train_loss = total / count
+
+        model.eval()
+        val_loss = _mean_loss(model, val_loader, loss_fn)
+
+        scheduler.step(val_loss)  # once per epoch, after validation, on the validation loss
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": float(epoch_lr)})
+    return history
