@@ -7,7 +7,9 @@ exactly before comparing numbers.
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 from typing import Any
 
 import torch
@@ -65,3 +67,31 @@ def assert_floats_close(found: Any, expected: list[float], what: str, *, rtol: f
 def assert_equal(found: Any, expected: Any, what: str) -> None:
     """The found value must equal the expected one exactly, type included."""
     expect(type(found) is type(expected) and found == expected, what, expected, found)
+
+
+TORCH_LR_SCHEDULERS = frozenset({
+    "lr_scheduler", "LRScheduler", "_LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR",
+    "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR",
+    "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
+    "CosineAnnealingWarmRestarts", "OneCycleLR",
+})
+
+
+def name_references(source: str, names: frozenset[str] | set[str]) -> list[str]:
+    """Where the source (parsed, never run) names one of `names`: as a name, an attribute, an import,
+    or a string that looks like an identifier or dotted path (as passed to getattr or import_module)."""
+    hits = set()
+    for node in ast.walk(ast.parse(source)):
+        found: list[str] = []
+        if isinstance(node, ast.Name):
+            found = [node.id]
+        elif isinstance(node, ast.Attribute):
+            found = [node.attr]
+        elif isinstance(node, ast.alias):
+            found = node.name.split(".") + ([node.asname] if node.asname else [])
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found = node.module.split(".")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[\w.]+", node.value.strip()):
+            found = node.value.strip().split(".")
+        hits.update((getattr(node, "lineno", 0), name) for name in found if name in names)
+    return [f"line {line}: {name}" for line, name in sorted(hits)]

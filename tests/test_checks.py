@@ -128,3 +128,18 @@ def test_same_named_check_files_of_two_challenges_each_run_their_own(tmp_path):
     second = write_checks(tmp_path / "two", 'def test_second():\n    """Two."""\n')
     assert [r.name for r in run_checks(first, fixtures())] == ["test_first"]
     assert [r.name for r in run_checks(second, fixtures())] == ["test_second"]
+
+
+def test_name_references_finds_forbidden_names_however_spelled():
+    from harness.testing import TORCH_LR_SCHEDULERS, name_references
+
+    source = (
+        "import torch.optim.lr_scheduler as s\n"
+        "from torch.optim import lr_scheduler\n"
+        "x = torch.optim.lr_scheduler.StepLR\n"
+        "y = getattr(torch.optim, 'lr_scheduler')\n"
+        "'''A docstring that mentions StepLR in prose is fine.'''\n"
+        "def step_lr(t):\n    return t\n"
+    )
+    assert name_references(source, TORCH_LR_SCHEDULERS) == [
+        "line 1: lr_scheduler", "line 2: lr_scheduler", "line 3: StepLR", "line 3: lr_scheduler", "line 4: lr_scheduler"]
