@@ -63,4 +63,5 @@ def test_public_examples_pass_on_the_reference_and_fail_on_the_starter(tmp_path)
 def test_catalog_readme_is_current():
     """Regenerate with: make catalog"""
     expected = render_catalog(all_challenges(), "markdown")
-    assert (REPO / "challenges" / "README.md").read_text().strip() == expected.strip()
+    text = (REPO / "challenges" / "README.md").read_text()
+    assert text[text.index("| id |"):].strip() == expected.strip()
