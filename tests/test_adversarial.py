@@ -184,12 +184,29 @@ def test_forged_reports_and_messages_earn_nothing(tiny, backend, tmp_path):
     assert not (tmp_path / "report.json").exists()
 
 
-def test_the_checks_and_reference_cannot_be_read(tiny, backend, tmp_path):
+def _needs_namespaces(backend) -> None:
     if backend.name == "local":
         from harness.sandbox.local import namespaces_available
 
         if not namespaces_available():
-            pytest.skip("the local backend hides the checks only where unshare works")
+            pytest.skip("the local backend isolates this only where unshare works")
+
+
+def test_no_network_and_limits_in_force_inside_the_sandbox(tiny, backend, tmp_path):
+    _needs_namespaces(backend)
+    source = """
+    import os, resource, socket
+    def scale(x, k):
+        interfaces = [name for _, name in socket.if_nameindex()]
+        limits_hold = resource.getrlimit(resource.RLIMIT_NOFILE) == (256, 256) and resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
+        return x * k if interfaces == ["lo"] and limits_hold else x
+    """
+    report = run(tiny, backend, tmp_path, source)
+    assert report.score == 3, [check.message for check in report.checks]
+
+
+def test_the_checks_and_reference_cannot_be_read(tiny, backend, tmp_path):
+    _needs_namespaces(backend)
     secrets = [tiny.hidden_dir / "test_scale.py", tiny.reference]
     source = f"""
     import os, time

@@ -66,13 +66,17 @@ class LocalWorker(Worker):
         self._lock = threading.Lock()
         self._open_streams = 2
         command = [sys.executable, "-I", "-B", str(WORKER_PATH), str(job.folder / "job.json")]
+        limits = self._rlimits()
+        prlimit = shutil.which("prlimit")
+        if prlimit:  # exec-based, so no code runs between fork and exec in this threaded process
+            command = [prlimit, *(f"--{name}={value}" for name, (_, value) in limits.items()), "--", *command]
         if namespaces_available():
             command = [*UNSHARE, "/bin/sh", "-c", _hiding_script(job.hide, command)]
         try:
             self.process = subprocess.Popen(
                 command, cwd=self.scratch, env=self._environment(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=self._limit,
+                preexec_fn=None if prlimit else functools.partial(_apply_rlimits, limits),
             )
         except OSError as error:
             shutil.rmtree(self.scratch, ignore_errors=True)
@@ -89,13 +93,13 @@ class LocalWorker(Worker):
         return {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
                 "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-    def _limit(self) -> None:
-        """Runs in the child before exec: CPU time, processes, file size, open files; no core dumps."""
-        cpu = int(self.limits.wall_seconds * 4 + 60)
-        for limit, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_NPROC, self.limits.pids * 4),
-                             (resource.RLIMIT_FSIZE, 64 * 1024 * 1024), (resource.RLIMIT_NOFILE, 256),
-                             (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(limit, (value, value))
+    def _rlimits(self) -> dict[str, tuple[int, int]]:
+        """CPU seconds, processes, file size, open files, no core dumps: prlimit's name -> (resource, value)."""
+        return {"cpu": (resource.RLIMIT_CPU, int(self.limits.wall_seconds * 4 + 60)),
+                "nproc": (resource.RLIMIT_NPROC, self.limits.pids * 4),  # not enforced for root: the watcher counts
+                "fsize": (resource.RLIMIT_FSIZE, 64 * 1024 * 1024),
+                "nofile": (resource.RLIMIT_NOFILE, 256),
+                "core": (resource.RLIMIT_CORE, 0)}
 
     def _pump(self, stream, kind: str) -> None:
         while data := stream.read1(65536):
@@ -147,6 +151,12 @@ class LocalWorker(Worker):
         except subprocess.TimeoutExpired:
             log.warning("local worker %s did not end after SIGKILL", self.process.pid)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _apply_rlimits(limits: dict[str, tuple[int, int]]) -> None:
+    """Where prlimit is missing: set the limits in the child before exec."""
+    for limit, value in limits.values():
+        resource.setrlimit(limit, (value, value))
 
 
 def _hiding_script(hide: tuple[Path, ...], command: list[str]) -> str:
