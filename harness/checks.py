@@ -11,25 +11,19 @@ import contextlib
 import io
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 import torch
 
 from harness.report import CheckResult, CheckStatus, Visibility, clip
 from harness.sandbox.base import ProbeOutcome
-from harness.sandbox.worker import encode, load_module, probe_functions, run_probe
+from harness.reference import ChecksError, ReferenceResults
 from harness.wire import WireError, decode_value
 
 CHECK_TIMEOUT_SECONDS = 120
 _PROBE_STATUS = {"error": CheckStatus.error, "timeout": CheckStatus.timeout, "oom": CheckStatus.oom}
-
-
-class ChecksError(Exception):
-    """The challenge's checks could not be run (a broken challenge): the grader's problem."""
 
 
 class ProbeUnavailable(Exception):
@@ -59,38 +53,6 @@ class ProbeResults:
             except WireError as error:
                 raise ProbeUnavailable(name, "error", f"its result could not be decoded: {error}") from None
         return self._decoded[name]
-
-
-class ReferenceResults:
-    """The probes run on the reference solution in this (trusted) process, computed once, in the background."""
-
-    def __init__(self, probes_path: Path, reference_path: Path, module: str, seed: int) -> None:
-        self._values: dict[str, Any] = {}
-        self._errors: dict[str, BaseException] = {}
-        self._thread = threading.Thread(target=self._compute, args=(probes_path, reference_path, module, seed), daemon=True)
-        self._thread.start()
-
-    def _compute(self, probes_path: Path, reference_path: Path, module: str, seed: int) -> None:
-        try:
-            probes = probe_functions(load_module(f"_harness_trusted_probes_{id(self)}", str(probes_path)))
-            solution = load_module(f"_harness_reference_{module}_{id(self)}", str(reference_path))
-        except BaseException as error:  # a broken challenge: every reference read reports it
-            self._errors["*"] = error
-            return
-        for name, function in probes.items():
-            try:
-                self._values[name] = decode_value(encode(run_probe(function, solution, seed, name)))
-            except BaseException as error:
-                self._errors[name] = error
-
-    def __getitem__(self, name: str) -> Any:
-        self._thread.join()
-        error = self._errors.get("*") or self._errors.get(name)
-        if error is not None:
-            raise ChecksError(f"the reference solution failed on probe {name!r}: {type(error).__name__}: {error}")
-        if name not in self._values:
-            raise ChecksError(f"no probe named {name!r} in probes.py")
-        return self._values[name]
 
 
 class _Collector:

@@ -10,8 +10,8 @@ from typing import Optional
 
 import harness
 from harness.challenge import Challenge, Kind
-from harness.checks import ChecksError, ProbeResults, ReferenceResults, run_checks
-from harness.report import (CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, Timings, clip,
+from harness.reference import ChecksError, ReferenceResults
+from harness.report import (CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, clip,
                             percent)
 from harness.sandbox.base import Backend, SandboxError
 from harness.sandbox.driver import run_sandbox
@@ -68,6 +68,8 @@ def _grade_file(challenge: Challenge, submitted: SubmissionFile, backend: Backen
         reason, _ = clip(f"the submission could not be imported ({run.import_status}): {run.import_error}", 4000)
         report.status, report.reason = RunStatus.ungradable, reason
         return
+    from harness.checks import ProbeResults, run_checks  # torch and pytest: imported while the sandbox ran
+
     checks_started = time.monotonic()
     checks = run_checks(challenge.hidden_dir, {"probes": ProbeResults(run.probes), "reference": reference,
                                                "seed": seed, "submission_source": submitted.text})

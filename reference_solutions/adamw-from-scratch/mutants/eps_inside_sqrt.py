@@ -1,6 +1,5 @@
 """Mutant: puts eps under the square root: sqrt(v_hat + eps) instead of sqrt(v_hat) + eps."""
 
-import math
 
 import torch
 

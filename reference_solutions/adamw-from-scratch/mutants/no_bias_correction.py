@@ -1,6 +1,5 @@
 """Mutant: skips Adam's bias correction, so the first steps use moments still biased toward zero."""
 
-import math
 
 import torch
 
