@@ -18,6 +18,10 @@ class ChallengeError(Exception):
     """A challenge is missing or malformed; the message names the file and the field."""
 
 
+class UnknownChallengeError(ChallengeError):
+    """No challenge has that id (a usage error, not a broken challenge)."""
+
+
 class Difficulty(str, Enum):
     easy = "easy"
     medium = "medium"
@@ -153,11 +157,11 @@ def _describe(error: ValidationError) -> str:
 def find_challenge(challenge_id: str, base: Path = CHALLENGES_DIR) -> Challenge:
     """Find a challenge by id under `base`."""
     if not re.match(ID_PATTERN, challenge_id):
-        raise ChallengeError(f"{challenge_id!r} is not a challenge id (lower-case words joined by '-')")
+        raise UnknownChallengeError(f"{challenge_id!r} is not a challenge id (lower-case words joined by '-')")
     root = base / challenge_id
     if not root.is_dir():
         known = ", ".join(path.name for path in sorted(base.iterdir()) if (path / "challenge.toml").is_file())
-        raise ChallengeError(f"no challenge named {challenge_id!r}; known: {known or 'none'}")
+        raise UnknownChallengeError(f"no challenge named {challenge_id!r}; known: {known or 'none'}")
     return load_challenge(root)
 
 

@@ -19,7 +19,8 @@ from typing import Callable, Optional
 import click
 
 import harness
-from harness.challenge import CHALLENGES_DIR, Challenge, ChallengeError, Kind, all_challenges, find_challenge
+from harness.challenge import (CHALLENGES_DIR, Challenge, ChallengeError, Kind, UnknownChallengeError, all_challenges,
+                               find_challenge)
 from harness.report import Audience, Report, RunStatus, for_candidate, summary_line
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -31,9 +32,9 @@ def _challenge(ctx: click.Context, param: click.Parameter, value: Optional[str])
         return None
     try:
         return find_challenge(value, _catalog(ctx))
+    except UnknownChallengeError as error:
+        raise click.BadParameter(str(error)) from None
     except ChallengeError as error:
-        if "no challenge named" in str(error) or "is not a challenge id" in str(error):
-            raise click.BadParameter(str(error)) from None
         _fail(str(error))
 
 
@@ -138,7 +139,11 @@ def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[i
         report = for_candidate(report)
     text = report.model_dump_json(indent=2)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            click.echo(text)  # the report is not lost: it goes to stdout instead
+            _fail(f"could not write {output} ({error}); the report is on stdout")
     else:
         click.echo(text)
     click.echo(summary_line(report), err=True)
@@ -157,8 +162,10 @@ def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed
     catalog = _catalog(ctx)
     try:
         chosen = [find_challenge(name, catalog) for name in challenges] if challenges else all_challenges(catalog)
-    except ChallengeError as error:
+    except UnknownChallengeError as error:
         _fail(str(error), EXIT_USAGE)
+    except ChallengeError as error:
+        _fail(str(error))
     seed = 12345 if seed is None else seed
     failures = 0
     sandbox = None

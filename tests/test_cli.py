@@ -96,3 +96,25 @@ def test_grade_writes_the_report_to_a_file_for_the_candidate(runner, tmp_path):
     report = Report.model_validate_json(out.read_text())
     assert report.audience.value == "candidate" and report.seed == 3 and report.score < report.max_score
     assert "points" in result.stderr
+
+
+def test_a_malformed_challenge_is_the_graders_error_and_an_unknown_one_a_usage_error(runner, tmp_path):
+    import shutil
+
+    catalog = tmp_path / "challenges"
+    shutil.copytree(REPO / "tests/fixtures/catalog/challenges/tiny-scale", catalog / "tiny-scale")
+    toml = catalog / "tiny-scale" / "challenge.toml"
+    toml.write_text(toml.read_text().replace("max_score = 3", "max_score = -3"))
+    broken = runner.invoke(main, ["--challenges", str(catalog), "validate", "tiny-scale"])
+    assert broken.exit_code == 3 and "field 'max_score'" in broken.output
+    unknown = runner.invoke(main, ["--challenges", str(catalog), "validate", "nope"])
+    assert unknown.exit_code == 2 and "no challenge named 'nope'" in unknown.output
+
+
+def test_an_unwritable_output_file_still_prints_the_report(runner, tmp_path):
+    starter = REPO / "tests/fixtures/catalog/challenges/tiny-quiz/starter/answers.toml"
+    catalog = REPO / "tests/fixtures/catalog/challenges"
+    result = runner.invoke(main, ["--challenges", str(catalog), "grade", "tiny-quiz", str(starter),
+                                  "-o", str(tmp_path / "missing-folder" / "report.json")])
+    assert result.exit_code == 3 and "could not write" in result.stderr
+    assert Report.model_validate_json(result.stdout).score == 0
