@@ -212,6 +212,8 @@ def image_build(base: str) -> None:
     from harness.image import ImageError, build_image
     from harness.sandbox.base import SandboxError
 
+    logging.getLogger("harness.image").setLevel(logging.INFO)  # a build takes minutes: say what it is doing
+
     try:
         click.echo(build_image(base=base))
     except (ImageError, SandboxError) as error:

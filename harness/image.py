@@ -51,6 +51,7 @@ def build_image(*, base: str = "auto", wheelhouse: Path = WHEELHOUSE) -> str:
     """Build the sandbox image (base: auto, pull or debootstrap) and return its tag."""
     client = connect()
     base_image = _base_image(client, base)
+    log.info("filling the wheelhouse %s with pip", wheelhouse)
     fill_wheelhouse(wheelhouse)
     with tempfile.TemporaryDirectory(prefix="harness-image-", dir=wheelhouse.parent) as tmp:
         context = Path(tmp)
@@ -92,7 +93,7 @@ def _base_image(client: docker.DockerClient, base: str) -> str:
         except ENGINE_ERRORS as error:
             if base == "pull":
                 raise ImageError(f"could not pull {PULL_BASE}: {error}") from None
-            log.info("no registry (%s); making a Debian base with debootstrap", str(error).splitlines()[0][:200])
+            log.info("cannot pull %s: %s", PULL_BASE, str(error).splitlines()[0][:200])
     return debootstrap_base(client)
 
 
@@ -105,6 +106,7 @@ def debootstrap_base(client: docker.DockerClient) -> str:
         pass
     if not shutil.which("debootstrap"):
         raise ImageError("no base image can be pulled and debootstrap is not installed (apt-get install debootstrap)")
+    log.info("making a Debian bookworm base with debootstrap (about a minute)")
     with tempfile.TemporaryDirectory(prefix="harness-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
         command = ["debootstrap", "--variant=minbase", "--include=python3", "bookworm", str(root), DEBIAN_MIRROR]
