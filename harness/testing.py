@@ -95,3 +95,9 @@ def name_references(source: str, names: frozenset[str] | set[str]) -> list[str]:
             found = node.value.strip().split(".")
         hits.update((getattr(node, "lineno", 0), name) for name in found if name in names)
     return [f"line {line}: {name}" for line, name in sorted(hits)]
+
+
+def forbid_references(source: str, names: frozenset[str] | set[str], rule: str) -> None:
+    """Fail with the lines that break `rule` if the source names any of `names` (see name_references)."""
+    hits = name_references(source, names)
+    expect(not hits, f"rule: {rule}", "no such reference", "; ".join(hits[:8]))
