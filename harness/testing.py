@@ -101,3 +101,19 @@ def forbid_references(source: str, names: frozenset[str] | set[str], rule: str) 
     """Fail with the lines that break `rule` if the source names any of `names` (see name_references)."""
     hits = name_references(source, names)
     expect(not hits, f"rule: {rule}", "no such reference", "; ".join(hits[:8]))
+
+
+def torch_lr_trace(make_scheduler, base_lr: float, n_steps: int) -> list[float]:
+    """The lr a torch scheduler leaves in its optimizer after 0, 1, ..., n_steps calls to step().
+
+    `make_scheduler(optimizer)` builds the scheduler over a one-parameter SGD optimizer at `base_lr`.
+    """
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=base_lr)
+    scheduler = make_scheduler(optimizer)
+    lrs = [float(optimizer.param_groups[0]["lr"])]
+    for _ in range(n_steps):
+        optimizer.step()  # no gradient: a no-op, but keeps the scheduler's call-order warning quiet
+        scheduler.step()
+        lrs.append(float(optimizer.param_groups[0]["lr"]))
+    return lrs

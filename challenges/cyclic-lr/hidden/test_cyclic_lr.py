@@ -13,10 +13,9 @@ running it).
 
 
 import pytest
-import torch
 from torch.optim.lr_scheduler import CyclicLR
 
-from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references
+from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references, torch_lr_trace
 
 RTOL = 1e-6
 ATOL = 1e-12
@@ -25,16 +24,10 @@ ATOL = 1e-12
 
 def torch_trajectory(case: dict) -> list[float]:
     """The lr torch's CyclicLR leaves in the optimizer after 0, 1, ..., n_steps calls to step()."""
-    param = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([param], lr=case["base_lr"])
-    scheduler = CyclicLR(optimizer, base_lr=case["base_lr"], max_lr=case["max_lr"], step_size_up=case["step_size_up"],
-                         cycle_momentum=False, **case["torch_kwargs"])
-    lrs = [float(optimizer.param_groups[0]["lr"])]
-    for _ in range(case["n_steps"]):
-        optimizer.step()  # no gradient: a no-op, but keeps the scheduler's call-order warning quiet
-        scheduler.step()
-        lrs.append(float(optimizer.param_groups[0]["lr"]))
-    return lrs
+    return torch_lr_trace(
+        lambda optimizer: CyclicLR(optimizer, base_lr=case["base_lr"], max_lr=case["max_lr"],
+                                   step_size_up=case["step_size_up"], cycle_momentum=False, **case["torch_kwargs"]),
+        case["base_lr"], case["n_steps"])
 
 
 def describe(case: dict) -> str:

@@ -13,10 +13,9 @@ The rule "do not run torch's schedulers" is checked by parsing `submission_sourc
 
 
 import pytest
-import torch
 from torch.optim import lr_scheduler
 
-from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references
+from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references, torch_lr_trace
 
 RTOL = 1e-6
 ATOL = 1e-12
@@ -34,15 +33,8 @@ SCHEDULERS = {
 
 def torch_trajectory(case: dict) -> list[float]:
     """The lr torch's scheduler leaves in the optimizer after 0, 1, ..., n_steps calls to step()."""
-    param = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([param], lr=case["base_lr"])
-    scheduler = SCHEDULERS[case["kind"]](optimizer, **case["params"])
-    lrs = [float(optimizer.param_groups[0]["lr"])]
-    for _ in range(case["n_steps"]):
-        optimizer.step()  # no gradient: a no-op, but keeps the scheduler's call-order warning quiet
-        scheduler.step()
-        lrs.append(float(optimizer.param_groups[0]["lr"]))
-    return lrs
+    return torch_lr_trace(lambda optimizer: SCHEDULERS[case["kind"]](optimizer, **case["params"]),
+                          case["base_lr"], case["n_steps"])
 
 
 def describe(case: dict) -> str:
