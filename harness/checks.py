@@ -23,7 +23,8 @@ from harness.reference import ChecksError, ReferenceResults
 from harness.wire import WireError, decode_value
 
 CHECK_TIMEOUT_SECONDS = 120
-_PROBE_STATUS = {"error": CheckStatus.error, "timeout": CheckStatus.timeout, "oom": CheckStatus.oom}
+_PROBE_STATUS = {"error": CheckStatus.error, "timeout": CheckStatus.timeout, "oom": CheckStatus.oom,
+                 "tampered": CheckStatus.failed}
 
 
 class ProbeUnavailable(Exception):
@@ -81,6 +82,21 @@ class _Collector:
     def submission_source(self) -> str:
         return self._fixtures["submission_source"]
 
+    @pytest.fixture
+    def inputs(self):
+        """inputs["name"]: what went into the sandbox for that probe, drawn on the trusted side."""
+        return self._fixtures["inputs"]
+
+    @pytest.fixture
+    def answers(self):
+        """answers["name"]: what hidden/inputs.py's answers_<name> says; never in the sandbox."""
+        return self._fixtures["answers"]
+
+    @pytest.fixture
+    def violations(self) -> list:
+        """(rule, what) pairs that the sandbox's tripwires reported."""
+        return self._fixtures["violations"]
+
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
         config.addinivalue_line("markers", "visibility(v): visible, hidden or after_due_date")
@@ -112,6 +128,9 @@ class _Collector:
                 report.harness_status = error.status
             elif isinstance(error, ChecksError):
                 report.harness_status = "grader"
+            elif call.excinfo.typename == "Failed" and str(error).startswith("Timeout"):  # pytest-timeout: the grader's time
+                report.harness_status = "grader"
+                error = ChecksError(f"check {item.name} ran past {CHECK_TIMEOUT_SECONDS} s on the grader's side")
             elif isinstance(error, AssertionError):  # a fixture that judged (a rule gating a check): failed, not error
                 report.harness_status = CheckStatus.failed
             message = str(error) if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"

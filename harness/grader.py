@@ -10,12 +10,12 @@ from typing import Optional
 
 import harness
 from harness.challenge import Challenge, Kind
-from harness.reference import ChecksError, ReferenceResults
+from harness.probing import Answers, Inputs, make_plan
+from harness.reference import ChecksError, reference_results
 from harness.report import (CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, clip,
                             percent)
 from harness.sandbox.base import Backend, SandboxError
-from harness.sandbox.driver import run_sandbox
-from harness.sandbox.worker import PROBE_PREFIX
+from harness.sandbox.driver import ProbeSpec, SandboxJob, run_sandbox
 from harness.submission import SubmissionError, SubmissionFile, read_submission
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ def grade(*, challenge: Challenge, submission: Path, backend: Backend, seed: Opt
                                 limits=LimitsUsed(**challenge.meta.limits.model_dump())),
     )
     try:
+        report.notes.extend(backend.isolation_notes())
         _grade_file(challenge, read_submission(challenge, submission, report.submission), backend, seed, report)
     except SubmissionError as error:
         report.status, report.reason = RunStatus.ungradable, str(error)
@@ -45,22 +46,18 @@ def grade(*, challenge: Challenge, submission: Path, backend: Backend, seed: Opt
     return report
 
 
-def probe_names(probes_path: Path) -> list[str]:
-    """The probes' names, read from probes.py as text (in definition order) without running it."""
-    import ast
-
-    tree = ast.parse(probes_path.read_text(encoding="utf-8"))
-    return [node.name[len(PROBE_PREFIX):] for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith(PROBE_PREFIX)]
-
-
 def _grade_file(challenge: Challenge, submitted: SubmissionFile, backend: Backend, seed: int, report: Report) -> None:
     if challenge.meta.kind is not Kind.code:
         raise ChecksError(f"{challenge.id} is a {challenge.meta.kind.value} challenge; it is graded without a sandbox")
-    reference = ReferenceResults(challenge.probes, challenge.reference, challenge.module_name, seed)
-    run = run_sandbox(backend, submission=submitted.path, probes=challenge.probes,
-                      module=challenge.module_name, seed=seed, probe_names=probe_names(challenge.probes),
-                      limits=challenge.meta.limits, hide=(challenge.root.parent, challenge.solutions_dir.parent))
+    import numpy  # noqa: F401  (before torch: torch swallows a Ctrl-C that lands while it imports numpy)
+
+    plan = make_plan(challenge, seed)
+    reference = reference_results(challenge, plan, seed)
+    job = SandboxJob(submission=submitted.path, module=challenge.module_name, probes_source=plan.source,
+                     probes=[ProbeSpec(p.name, p.stages, p.seed, tuple(p.inputs), tuple(p.has_inputs)) for p in plan.probes],
+                     import_seed=plan.import_seed, rules=[_rule_for_sandbox(rule) for rule in challenge.meta.rules],
+                     pinned=list(challenge.meta.pinned))
+    run = run_sandbox(backend, job, challenge.meta.limits, hide=(challenge.root.parent, challenge.solutions_dir.parent))
     report.environment.torch_version, report.environment.python_version = run.torch_version, run.python_version
     report.output, report.output_truncated = run.output or None, run.output_truncated
     report.timings.sandbox_start, report.timings.probes = round(run.start_seconds, 3), round(run.probe_seconds, 3)
@@ -69,12 +66,20 @@ def _grade_file(challenge: Challenge, submitted: SubmissionFile, backend: Backen
         report.status, report.reason = RunStatus.ungradable, reason
         return
     from harness.checks import ProbeResults, run_checks  # torch and pytest: imported while the sandbox ran
+    from harness.rules import apply_rules
 
     checks_started = time.monotonic()
     checks = run_checks(challenge.hidden_dir, {"probes": ProbeResults(run.probes), "reference": reference,
-                                               "seed": seed, "submission_source": submitted.text})
+                                               "seed": seed, "submission_source": submitted.text,
+                                               "inputs": Inputs(plan), "answers": Answers(challenge, plan),
+                                               "violations": list(run.violations)})
+    report.notes.extend(apply_rules(challenge.meta.rules, checks, run.violations, submitted.text))
     report.timings.checks = round(time.monotonic() - checks_started, 3)
     finish(report, checks)
+
+
+def _rule_for_sandbox(rule) -> dict:
+    return {"id": rule.id, "forbid": list(rule.forbid)}
 
 
 def finish(report: Report, checks: list) -> None:

@@ -101,6 +101,7 @@ class Report(_Model):
     submission: Submission = Field(description="The file that was graded: its name, SHA-256 and size.")
     status: RunStatus = Field(description="'graded'; 'ungradable' (the candidate must fix something first: see reason); 'error' (the grader failed, never the candidate's fault).")
     reason: Optional[str] = Field(None, description="For 'ungradable' or 'error': what went wrong and what to do.")
+    notes: list[str] = Field(default_factory=list, description="What the grader noticed that did not stop grading and the candidate may want to fix (such as keys of an answers file that name no question, which were ignored); each cut to 1000 characters, at most 10. Never reveals hidden checks, so candidate reports keep them.")
     score: float = Field(ge=0, description="Points earned.")
     max_score: float = Field(ge=0, description="Points available.")
     percent: float = Field(ge=0, le=100, description="score / max_score * 100, rounded to two decimals.")
@@ -125,13 +126,26 @@ def percent(score: float, max_score: float) -> float:
 
 
 def for_candidate(report: Report) -> Report:
-    """The report a candidate may see: no messages of hidden checks, and no captured output."""
+    """The report a candidate may see: no messages of hidden checks, no captured output, the reason's first line only."""
     checks = [
         check if check.visibility is Visibility.visible
         else check.model_copy(update={"message": None, "truncated": False})
         for check in report.checks
     ]
-    return report.model_copy(update={"checks": checks, "audience": Audience.candidate, "output": None, "output_truncated": False})
+    return report.model_copy(update={"checks": checks, "audience": Audience.candidate, "output": None, "output_truncated": False,
+                                     "reason": candidate_reason(report.reason)})
+
+
+CANDIDATE_REASON_CHARS = 300
+
+
+def candidate_reason(reason: Optional[str]) -> Optional[str]:
+    """A reason as a candidate sees it: its first line, cut short (the exception's type and the start of its message),
+    nothing more of what the submission wrote (it could have put any text it found in the sandbox there)."""
+    if reason is None:
+        return None
+    first = reason.strip().splitlines()[0] if reason.strip() else ""
+    return first if len(first) <= CANDIDATE_REASON_CHARS else first[: CANDIDATE_REASON_CHARS - 3] + "..."
 
 
 def summary_line(report: Report) -> str:

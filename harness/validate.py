@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -47,8 +48,25 @@ def validate_challenge(challenge: Challenge, grade: Grader, seed: int) -> list[V
     for subject, path in wrong:
         report = grade(path, seed)
         loses = report.status is RunStatus.graded and report.score < report.max_score
+        cap = score_cap(path)
+        if cap is not None:  # a cheat: ungradable (0 points) is as good as caught; graded, it must stay under its cap
+            loses = report.status is RunStatus.ungradable or (loses and report.score <= cap)
+            subject += f" (may score at most {cap:g})"
         verdicts.append(Verdict(challenge.id, subject, loses, _describe(report)))
     return verdicts
+
+
+def score_cap(path: Path) -> float | None:
+    """A mutant that cheats says in its first lines how much it may score at most: `# harness: max-score = 0`."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace").splitlines()[:10]
+    except OSError:
+        return None
+    for line in head:
+        found = re.match(r"#\s*harness:\s*max-score\s*=\s*([0-9.]+)\s*$", line.strip())
+        if found:
+            return float(found.group(1))
+    return None
 
 
 def _describe(report: Report) -> str:

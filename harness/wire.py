@@ -23,7 +23,7 @@ MAX_INT_BITS = 256
 MAX_TENSOR_ELEMENTS = 4_000_000
 MAX_STRING_CHARS = 100_000
 
-DTYPES = ("float64", "float32", "int64", "int32", "bool")  # torch dtype names that may cross
+DTYPES = ("float64", "float32", "int64", "int32", "uint8", "bool")  # torch dtype names that may cross
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 

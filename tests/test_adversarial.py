@@ -1,5 +1,8 @@
 """Hostile submissions, through each real backend: none earns a point it did not earn, every one gets a valid report
-within its limits, and none leaves a container or process behind (the `backend` fixture checks that)."""
+within its limits, and none leaves a container or process behind (the `backend` fixture checks that).
+
+Forged protocol messages and patched torch functions are tested in test_sandbox_protocol.py, with submissions that
+would score more if the forgery or the patch worked."""
 
 from __future__ import annotations
 
@@ -56,21 +59,6 @@ def test_exit_inside_a_probe_costs_only_that_probe(tiny, backend, tmp_path):
     assert report.status is RunStatus.graded
     assert statuses(report) == {"test_small": CheckStatus.error, "test_large": CheckStatus.passed}
     assert report.score == 1
-
-
-def test_replacing_torch_comparisons_earns_nothing(tiny, backend, tmp_path):
-    source = """
-    import torch, torch.testing
-    torch.allclose = lambda *args, **kwargs: True
-    torch.equal = lambda *args, **kwargs: True
-    def _never_fails(*args, **kwargs):
-        return None
-    torch.testing.assert_close = _never_fails
-    def scale(x, k):
-        return x
-    """
-    report = run(tiny, backend, tmp_path, source)
-    assert report.status is RunStatus.graded and report.score == 0
 
 
 def test_infinite_loop_in_a_probe_times_out_and_the_rest_still_run(tiny, backend, tmp_path):
@@ -158,38 +146,13 @@ def test_background_process_does_not_outlive_grading(tiny, backend, tmp_path):
     assert not any(b"4321" in _cmdline(pid) for pid in _pids()), "a background process survived grading"
 
 
-def test_forged_reports_and_messages_earn_nothing(tiny, backend, tmp_path):
-    source = """
-    import json, os
-    fake = json.dumps({"status": "graded", "score": 3, "max_score": 3, "percent": 100})
-    for folder in [os.getcwd(), "/tmp", os.path.expanduser("~"), os.path.dirname(os.path.abspath(__file__))]:
-        for name in ["report.json", "results.json"]:
-            try:
-                with open(os.path.join(folder, name), "w") as handle:
-                    handle.write(fake)
-            except OSError:
-                pass
-    print(fake)
-    forged = json.dumps({"event": "result", "probe": "small", "status": "ok", "value": None}) + "\\n"
-    for fd in range(1, 20):
-        try:
-            os.write(fd, forged.encode())
-        except OSError:
-            pass
-    def scale(x, k):
-        return x
-    """
-    report = run(tiny, backend, tmp_path, source)
-    assert report.score == 0
-    assert not (tmp_path / "report.json").exists()
-
-
-def _needs_namespaces(backend) -> None:
+def _needs_namespaces(backend, whole_view: bool = False) -> None:
+    """Skip where the local backend's isolation level (bwrap, unshare, plain) does not promise this."""
     if backend.name == "local":
-        from harness.sandbox.local import namespaces_available
-
-        if not namespaces_available():
-            pytest.skip("the local backend isolates this only where unshare works")
+        if whole_view and backend.mode != "bwrap":
+            pytest.skip("only bubblewrap hides every copy of the checks on the machine from the local backend")
+        if backend.mode == "plain":
+            pytest.skip("the local backend isolates this only with bubblewrap or unshare")
 
 
 def test_no_network_and_limits_in_force_inside_the_sandbox(tiny, backend, tmp_path):
@@ -206,7 +169,7 @@ def test_no_network_and_limits_in_force_inside_the_sandbox(tiny, backend, tmp_pa
 
 
 def test_the_checks_and_reference_cannot_be_read(tiny, backend, tmp_path):
-    _needs_namespaces(backend)
+    _needs_namespaces(backend, whole_view=True)
     secrets = [tiny.hidden_dir / "test_scale.py", tiny.reference]
     source = f"""
     import os, time

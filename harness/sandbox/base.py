@@ -39,7 +39,7 @@ class ExitInfo:
 class ProbeOutcome:
     """One probe's result as it came out of the sandbox: the value is still encoded."""
 
-    status: str  # ok | error | timeout | oom
+    status: str  # ok | error | timeout | oom | tampered
     value: Any = None
     message: Optional[str] = None
     seconds: float = 0.0
@@ -60,6 +60,7 @@ class SandboxRun:
     torch_version: Optional[str] = None
     start_seconds: float = 0.0
     probe_seconds: float = 0.0
+    violations: list[tuple[str, str]] = field(default_factory=list)  # (rule id, what was used), as tripwires reported them
 
 
 class Worker(abc.ABC):
@@ -67,6 +68,10 @@ class Worker(abc.ABC):
 
     def __init__(self) -> None:
         self.chunks: "queue.Queue[tuple[str, Optional[bytes]]]" = queue.Queue()
+
+    @abc.abstractmethod
+    def send(self, data: bytes) -> None:
+        """Write the job to the worker's stdin, then close it."""
 
     @abc.abstractmethod
     def kill(self) -> None:
@@ -90,3 +95,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def start(self, job: Job) -> Worker:
         """Start a worker for `job`; raise SandboxError if that cannot be done."""
+
+    def isolation_notes(self) -> list[str]:
+        """What this backend could not isolate here, one plain sentence each ("runs as uid 0", "the file system is
+        visible ..."), for the report; empty when the worker sees only itself, the job and the Python installation."""
+        return []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from harness.challenge import Limits
 from harness.sandbox.base import Backend, Job, ProbeOutcome, SandboxError, SandboxRun, Worker
@@ -28,50 +29,115 @@ class _Attempt:
     """The state of one worker run, as its messages arrive."""
 
     pending: list[str]
+    lines: list[str] = field(default_factory=list)  # the submission's source, for naming its frames in errors
     phase: str = "starting"  # starting | importing | between | probe | done
     probe: Optional[str] = None
     outcomes: dict[str, ProbeOutcome] = field(default_factory=dict)
     import_error: Optional[str] = None
     stop_reason: Optional[str] = None  # why the grader stopped the worker
+    forged: Optional[str] = None  # a message that came out of the protocol's order: the worker's stream cannot be believed
     phase_status: str = "error"  # how the import ended, when it failed
     probe_started: float = 0.0
     imported_at: Optional[float] = None
     ended_at: Optional[float] = None  # when the last message arrived or the worker was stopped
 
 
-def run_sandbox(backend: Backend, *, submission: Path, probes: Path, module: str, seed: int,
-                probe_names: list[str], limits: Limits, hide: tuple[Path, ...] = ()) -> SandboxRun:
-    """Run every probe against the submission in `backend`, restarting the worker after a probe that hangs or crashes."""
+@dataclass(frozen=True)
+class SandboxJob:
+    """What the sandbox needs for one grading: the submission, the probes' text, and what each probe gets."""
+
+    submission: Path
+    module: str
+    probes_source: str
+    probes: list["ProbeSpec"]
+    import_seed: int
+    rules: list[dict] = field(default_factory=list)
+    pinned: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One probe: its name, how many stages it has, its sandbox seed, and each stage's inputs (already encoded)."""
+
+    name: str
+    stages: int
+    seed: int
+    inputs: tuple[Any, ...] = ()
+    has_inputs: tuple[bool, ...] = ()
+
+
+def run_sandbox(backend: Backend, job: SandboxJob, limits: Limits, hide: tuple[Path, ...] = ()) -> SandboxRun:
+    """Run every probe stage against the submission in `backend`.
+
+    Stage k of every probe runs in one worker, stage k+1 in a fresh one (so that only what a stage
+    hands over crosses: a checkpoint file's bytes, say); a probe that hangs or crashes costs
+    only itself, and the rest of its stage runs in a restarted worker.
+    """
     folder = Path(tempfile.mkdtemp(prefix="harness-job-"))
     try:
         folder.chmod(0o755)
-        shutil.copyfile(submission, folder / f"{module}.py")
-        shutil.copyfile(probes, folder / "probes.py")
+        target = folder / f"{job.module}.py"
+        shutil.copyfile(job.submission, target)
+        target.chmod(0o644)
+        lines = job.submission.read_text(encoding="utf-8", errors="replace").splitlines()
         result = SandboxRun(backend=backend.name, image=backend.image)
         output = _Output(limits.output_kb * 1024)
-        remaining = list(probe_names)
-        first = True
-        while first or remaining:
-            (folder / "job.json").write_text(json.dumps({"seed": seed, "module": module, "submission": f"{module}.py", "probes": "probes.py", "run": remaining}))
-            for path in folder.iterdir():
-                path.chmod(0o644)
-            attempt = _run_once(backend, Job(folder, limits, hide), remaining, output, result)
-            if attempt.import_error is not None:
-                if first:
-                    result.import_error, result.import_status = attempt.import_error, attempt.phase_status
-                    break
-                for name in remaining:
-                    result.probes[name] = ProbeOutcome("error", message=f"the submission failed to import again when the sandbox restarted: {attempt.import_error}")
+        values: dict[str, list[Any]] = {spec.name: [] for spec in job.probes}
+        for stage in range(1, max((spec.stages for spec in job.probes), default=1) + 1):
+            remaining = [spec for spec in job.probes if spec.stages >= stage and spec.name not in result.probes]
+            if stage > 1 and not remaining:
                 break
-            result.probes.update(attempt.outcomes)
-            remaining = [name for name in remaining if name not in attempt.outcomes]
-            if remaining and not attempt.outcomes:  # guarantee progress: a worker that dies between probes costs the next one
-                result.probes[remaining.pop(0)] = ProbeOutcome("error", message=attempt.stop_reason or "the sandbox ended before this probe started")
-            first = False
-        result.output, result.output_truncated = output.text(), output.truncated
-        return result
+            first = stage == 1
+            while first or remaining:
+                payload = _payload(job, remaining, stage, values)
+                attempt = _run_once(backend, Job(folder, limits, hide), payload, [spec.name for spec in remaining],
+                                    output, result, lines)
+                if attempt.forged:  # a real worker never breaks the order: everything this run said is void
+                    for spec in job.probes:
+                        result.probes[spec.name] = ProbeOutcome("tampered", message=(
+                            f"the sandbox's messages were forged (one came out of order: {attempt.forged}), "
+                            "so none of its results count"))
+                    return _finish(result, output)
+                if attempt.import_error is not None:
+                    if stage == 1 and first:
+                        result.import_error, result.import_status = attempt.import_error, attempt.phase_status
+                        return _finish(result, output)
+                    for spec in remaining:
+                        result.probes[spec.name] = ProbeOutcome("error", message=f"the submission failed to import again when the sandbox restarted: {attempt.import_error}")
+                    break
+                for name, outcome in attempt.outcomes.items():
+                    if outcome.status == "ok":
+                        values[name].append(outcome.value)
+                    else:
+                        result.probes[name] = outcome
+                remaining = [spec for spec in remaining if spec.name not in attempt.outcomes]
+                if remaining and not attempt.outcomes:  # guarantee progress: a worker that dies between probes costs the next one
+                    result.probes[remaining.pop(0).name] = ProbeOutcome("error", message=attempt.stop_reason or "the sandbox ended before this probe started")
+                first = False
+        for spec in job.probes:
+            if spec.name not in result.probes:
+                stages = values[spec.name]
+                result.probes[spec.name] = ProbeOutcome("ok", value=stages[0] if spec.stages == 1 else stages)
+        return _finish(result, output)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _finish(result: SandboxRun, output: "_Output") -> SandboxRun:
+    result.output, result.output_truncated = output.text(), output.truncated
+    return result
+
+
+def _payload(job: SandboxJob, specs: list[ProbeSpec], stage: int, values: dict[str, list[Any]]) -> bytes:
+    """The job as the worker reads it on stdin: its length on a line, then one JSON document."""
+    run = [{"probe": spec.name, "stage": stage, "seed": spec.seed,
+            "has_inputs": bool(spec.has_inputs[stage - 1]) if stage <= len(spec.has_inputs) else False,
+            "inputs": spec.inputs[stage - 1] if stage <= len(spec.inputs) else None,
+            "carry": values[spec.name][-1] if stage > 1 else None} for spec in specs]
+    data = json.dumps({"module": job.module, "submission": f"{job.module}.py", "probes_source": job.probes_source,
+                       "rules": job.rules, "pinned": job.pinned, "import_seed": job.import_seed, "run": run},
+                      allow_nan=False, separators=(",", ":")).encode()
+    return b"%d\n" % len(data) + data
 
 
 class _Output:
@@ -98,22 +164,26 @@ class _Output:
         return self._kept.decode("utf-8", errors="replace")
 
 
-def _run_once(backend: Backend, job: Job, pending: list[str], output: _Output, result: SandboxRun) -> _Attempt:
-    attempt = _Attempt(pending=list(pending))
+def _run_once(backend: Backend, job: Job, payload: bytes, pending: list[str], output: _Output, result: SandboxRun,
+              lines: list[str]) -> _Attempt:
+    attempt = _Attempt(pending=list(pending), lines=lines)
     started = time.monotonic()
-    worker = backend.start(job)
+    worker: Optional[Worker] = None
     try:
+        worker = backend.start(job)
+        worker.send(payload)
         _consume(worker, attempt, job.limits, output, result)
         attempt.ended_at = time.monotonic()
         if attempt.phase == "done":
             worker.kill()  # every result is in: no need to wait a second or more for torch's interpreter shutdown
         exit_info = worker.wait()
     finally:
-        worker.close()
+        if worker is not None:
+            worker.close()
     _settle(attempt, exit_info.code, exit_info.oom, exit_info.reason)
     if attempt.imported_at is not None:
         result.start_seconds = result.start_seconds or attempt.imported_at - started
-        result.probe_seconds += attempt.ended_at - attempt.imported_at
+        result.probe_seconds += (attempt.ended_at or time.monotonic()) - attempt.imported_at
     if attempt.phase == "starting":
         raise SandboxError(f"the sandbox worker failed to start (exit status {exit_info.code}): {output.text()[-2000:] or 'no output'}")
     return attempt
@@ -165,37 +235,63 @@ def _handle(line: bytes, attempt: _Attempt, result: SandboxRun) -> Optional[str]
     except WireError as error:
         return f"sent a malformed message ({error})"
     event = message["event"]
-    if event == "ready" and attempt.phase == "starting":
+    if event == "rule" and attempt.phase in ("importing", "between", "probe"):
+        if len(result.violations) < 50:  # a broken rule, reported by a tripwire (a forged one only costs the submission)
+            result.violations.append((str(message.get("rule"))[:60], str(message.get("what"))[:200]))
+    elif event == "ready" and attempt.phase == "starting":
         attempt.phase = "importing"
         result.python_version = str(message.get("python"))[:40]
         result.torch_version = str(message.get("torch"))[:40]
     elif event == "imported" and attempt.phase == "importing":
         attempt.phase, attempt.imported_at = "between", time.monotonic()
     elif event == "import_failed" and attempt.phase == "importing":
-        attempt.import_error = _error_text(message.get("error"))
+        attempt.import_error = _error_text(message.get("error"), attempt.lines)
         attempt.phase = "done"
     elif event == "start" and attempt.phase == "between" and attempt.pending and message.get("probe") == attempt.pending[0]:
         attempt.phase, attempt.probe = "probe", attempt.pending.pop(0)
         attempt.probe_started = time.monotonic()
     elif event == "result" and attempt.phase == "probe" and message.get("probe") == attempt.probe:
         seconds = time.monotonic() - attempt.probe_started
-        if message.get("status") == "ok" and "value" in message:
+        status = message.get("status")
+        if status == "ok" and "value" in message:
             attempt.outcomes[attempt.probe] = ProbeOutcome("ok", value=message["value"], seconds=seconds)
+        elif status == "tampered":
+            attempt.outcomes[attempt.probe] = ProbeOutcome("tampered", seconds=seconds, message=(
+                "the submission changed what the probe computes with, so its results cannot be used: "
+                + _error_text(message.get("error"), attempt.lines)))
         else:
-            attempt.outcomes[attempt.probe] = ProbeOutcome("error", message=_error_text(message.get("error")), seconds=seconds)
+            attempt.outcomes[attempt.probe] = ProbeOutcome("error", message=_error_text(message.get("error"), attempt.lines), seconds=seconds)
         attempt.phase, attempt.probe = "between", None
     elif event == "done" and attempt.phase == "between" and not attempt.pending:
         attempt.phase = "done"
     else:
-        return f"sent an unexpected message ({event!r} while {attempt.phase})"
+        attempt.forged = f"{event!r} while {attempt.phase}"
+        return f"sent an unexpected message ({attempt.forged})"
     return None
 
 
-def _error_text(error: object) -> str:
+def _error_text(error: object, lines: list[str]) -> str:
+    """An exception as the report shows it: its type, its first line cut short, and only the submission's own frames.
+
+    The frames' source lines come from the grader's copy of the submission, never from the sandbox,
+    so nothing else (the probes' text, say) can ride along.
+    """
     if not isinstance(error, dict):
         return "an error the sandbox did not describe"
-    kind, text, trace = (str(error.get(key, ""))[:4000] for key in ("type", "message", "traceback"))
-    return f"{kind}: {text}\n{trace}".strip()
+    kind = re.sub(r"[^\w.]", "", str(error.get("type", "")))[:80] or "Exception"
+    first = str(error.get("message", "")).strip().splitlines()
+    text = f"{kind}: {first[0][:200]}" if first else kind
+    frames = error.get("frames")
+    own = []
+    for frame in frames if isinstance(frames, list) else []:
+        if isinstance(frame, dict) and frame.get("file") == "submission" and isinstance(frame.get("line"), int):
+            number = frame["line"]
+            function = re.sub(r"[^\w<>.]", "", str(frame.get("function", "")))[:60]
+            source = lines[number - 1].strip()[:120] if 0 < number <= len(lines) else ""
+            own.append(f"  line {number}, in {function}: {source}")
+    if own:
+        text += "\n" + "\n".join(own[-8:])
+    return text
 
 
 def _settle(attempt: _Attempt, code: Optional[int], oom: bool, reason: Optional[str]) -> None:

@@ -10,14 +10,20 @@ from harness.sandbox.local import LocalBackend
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "docker", "local")
-LOCAL_WARNING = "the local backend isolates less than docker: the submission runs as your user, outside a container"
+LOCAL_WARNING = "the local backend isolates less than docker (no container, no memory cgroup)"
+
+
+def _local() -> Backend:
+    backend = LocalBackend()
+    notes = backend.isolation_notes()
+    log.warning(LOCAL_WARNING + (": " + "; ".join(notes) if notes else ""))
+    return backend
 
 
 def make_backend(name: str) -> Backend:
     """The backend called `name` ('auto', 'docker' or 'local'); raise SandboxError if it cannot be had."""
     if name == "local":
-        log.warning(LOCAL_WARNING)
-        return LocalBackend()
+        return _local()
     from harness.image import image_tag
     from harness.sandbox.docker_backend import DockerBackend
 
@@ -27,5 +33,4 @@ def make_backend(name: str) -> Backend:
         if name == "docker":
             raise
         log.warning("docker backend unavailable (%s); falling back to local", error)
-        log.warning(LOCAL_WARNING)
-        return LocalBackend()
+        return _local()

@@ -3,10 +3,14 @@
 This file runs inside the sandbox (a container or a child process) with `python -I`.
 It uses only the standard library and torch, so the sandbox image needs nothing else.
 
-Usage: python -I -B worker.py JOB_JSON
+Usage: python -I -B worker.py JOB_FOLDER   (the job itself arrives on stdin: its length on a line, then JSON)
 
-JOB_JSON names the seed, the submission's module name, and which probes to run; the submission
-and probes files lie beside it (read-only).
+The job is one JSON object read from stdin: the submission's module name,
+the probes' source text (compiled from memory: probes never exist as a file in the sandbox),
+which probe stages to run with their seeds, the inputs drawn on the trusted side, what earlier
+stages carried over, the challenge's rules and the torch objects to pin. Only the submission
+file lies in JOB_FOLDER (read-only). The run's seed never enters the sandbox.
+
 Every message goes to the original stdout as one JSON object a line; everything the
 submission prints goes to stderr instead (fd 1 is pointed at fd 2 before it is imported).
 The grader treats every message as untrusted data: the submission runs in this process
@@ -16,23 +20,37 @@ and could forge any of them, so nothing here is believed without the trusted che
 from __future__ import annotations
 
 import base64
+import builtins
+import gc
 import hashlib
+import importlib
 import importlib.util
 import json
 import math
 import os
 import random
 import sys
+import threading
 import time
 import traceback
+import types
 
 PROBE_PREFIX = "probe_"
-MAX_TRACEBACK_CHARS = 4000
+STAGE_SEPARATOR = "__stage"  # probe_<name>__stage2, __stage3...: later stages run in a fresh sandbox
+MAX_JOB_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_CHARS = 1000
+MAX_FRAMES = 30
 
 
 def probe_seed(run_seed: int, probe_name: str) -> int:
-    """The seed a probe runs with: derived from the run's seed and the probe's name."""
+    """The seed a probe runs with in the sandbox: derived from the run's seed and the probe's name."""
     digest = hashlib.sha256(f"{run_seed}:{probe_name}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def input_seed(run_seed: int, probe_name: str) -> int:
+    """The seed a probe's inputs are drawn with on the trusted side; never sent into the sandbox."""
+    digest = hashlib.sha256(f"{run_seed}:inputs:{probe_name}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
@@ -51,50 +69,25 @@ def seed_everything(seed: int) -> None:
 
 
 def make_deterministic() -> None:
-    """Pin torch to one thread and deterministic algorithms."""
+    """Pin torch to one thread and deterministic algorithms (the sandbox and the trusted side alike)."""
     import torch
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
 
 
-def encode(value, depth: int = 0):
-    """Turn a probe's return value into JSON-ready data, with tensors in an explicit encoding."""
+def warm_up() -> None:
+    """Run one optimizer step, so torch's lazy imports happen before any kill timer or rule starts."""
     import torch
 
-    if depth > 32:
-        raise ValueError("probe result nested more than 32 levels deep")
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return {"__float__": repr(value)}
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach().to("cpu").contiguous()
-        dtypes = _tensor_dtypes()
-        if tensor.dtype not in dtypes:
-            raise TypeError(f"tensor dtype {tensor.dtype} cannot leave the sandbox")
-        data = tensor.numpy().tobytes() if tensor.numel() else b""
-        return {
-            "__tensor__": {
-                "dtype": dtypes[tensor.dtype],
-                "shape": list(tensor.shape),
-                "data": base64.b64encode(data).decode("ascii"),
-            }
-        }
-    if isinstance(value, (list, tuple)):
-        return [encode(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or key.startswith("__"):
-                raise TypeError(f"probe result dict key {key!r} is not a plain string")
-            out[key] = encode(item, depth + 1)
-        return out
-    raise TypeError(f"probe result of type {type(value).__name__} cannot leave the sandbox")
+    param = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    (param * param).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+# ---------------------------------------------------------------- the wire (both directions)
 
 
 def _tensor_dtypes() -> dict:
@@ -105,12 +98,79 @@ def _tensor_dtypes() -> dict:
         torch.float32: "float32",
         torch.int64: "int64",
         torch.int32: "int32",
+        torch.uint8: "uint8",
         torch.bool: "bool",
     }
 
 
+def encode(value, depth: int = 0):
+    """Turn a value into JSON-ready data, with tensors in an explicit encoding.
+
+    Only exact types cross: a subclass of a tensor, list or dict could run the submission's code
+    while being read, so it is refused (a Parameter is read as its plain data).
+    """
+    import torch
+
+    if depth > 32:
+        raise ValueError("probe result nested more than 32 levels deep")
+    kind = type(value)
+    if value is None or kind is bool or kind is str or kind is int:
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        return {"__float__": repr(value)}
+    if kind is torch.nn.Parameter:
+        value, kind = torch.Tensor._make_subclass(torch.Tensor, value.data), torch.Tensor
+    if kind is torch.Tensor:
+        tensor = value.detach().to("cpu").contiguous()
+        dtypes = _tensor_dtypes()
+        if tensor.dtype not in dtypes:
+            raise TypeError(f"tensor dtype {tensor.dtype} cannot leave the sandbox")
+        if tensor.is_conj() or tensor.is_neg():
+            tensor = tensor.resolve_conj().resolve_neg()
+        data = tensor.numpy().tobytes() if tensor.numel() else b""
+        return {"__tensor__": {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape),
+                               "data": base64.b64encode(data).decode("ascii")}}
+    if kind is list or kind is tuple:
+        return [encode(item, depth + 1) for item in value]
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or key.startswith("__"):
+                raise TypeError(f"probe result dict key {key!r} is not a plain string")
+            out[key] = encode(item, depth + 1)
+        return out
+    if isinstance(value, (torch.Tensor, list, tuple, dict, str, int, float)):
+        raise TypeError(f"a subclass ({kind.__name__}) of a plain type cannot leave the sandbox; return plain values")
+    raise TypeError(f"probe result of type {kind.__name__} cannot leave the sandbox")
+
+
+def decode(data):
+    """Rebuild a value that the trusted side encoded (inputs, carried state): the grader's data, not the submission's."""
+    import torch
+
+    if isinstance(data, list):
+        return [decode(item) for item in data]
+    if isinstance(data, dict):
+        if "__float__" in data:
+            return float(data["__float__"])
+        if "__tensor__" in data:
+            spec = data["__tensor__"]
+            dtype = getattr(torch, spec["dtype"])
+            raw = base64.b64decode(spec["data"])
+            if not raw:
+                return torch.empty(spec["shape"], dtype=dtype)
+            return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(spec["shape"]).clone()
+        return {key: decode(item) for key, item in data.items()}
+    return data
+
+
+# ---------------------------------------------------------------- probes
+
+
 def load_module(name: str, path: str):
-    """Import a file as a module under `name`."""
+    """Import a file as a module under `name` (the submission, or on the trusted side the reference)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -118,83 +178,570 @@ def load_module(name: str, path: str):
     return module
 
 
+def module_from_source(name: str, source: str, filename: str = "<probes>") -> types.ModuleType:
+    """Compile a module from text, in memory: nothing to read from disk, not registered in sys.modules."""
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+    return module
+
+
 def probe_functions(probes_module) -> dict:
-    """The module's `probe_*` functions, in the order they are defined."""
-    found = {}
+    """The module's probe stages by name, in definition order: {name: [stage1, stage2, ...]}."""
+    found: dict = {}
     for attr, value in vars(probes_module).items():
-        if attr.startswith(PROBE_PREFIX) and callable(value):
-            found[attr[len(PROBE_PREFIX):]] = value
-    return found
+        if not (attr.startswith(PROBE_PREFIX) and callable(value)):
+            continue
+        name, _, stage = attr[len(PROBE_PREFIX):].partition(STAGE_SEPARATOR)
+        found.setdefault(name, {})[int(stage or 1)] = value
+    return {name: [stages[k] for k in sorted(stages)] for name, stages in found.items()
+            if sorted(stages) == list(range(1, len(stages) + 1))}
 
 
-def run_probe(function, solution, run_seed: int, name: str):
-    """Run one probe the way the sandbox does: freshly seeded, with its derived seed."""
-    seed = probe_seed(run_seed, name)
+def call_probe(function, solution, seed: int, inputs=None, carry=None, has_inputs: bool = False, stage: int = 1):
+    """Call one probe stage the way the sandbox does, freshly seeded with its sandbox seed."""
     seed_everything(seed)
-    return function(solution, seed)
+    args = [solution, seed]
+    if has_inputs:
+        args.append(inputs)
+    if stage > 1:
+        args.append(carry)
+    return function(*args)
 
 
-def describe_error(error: BaseException) -> dict:
-    """A short, JSON-ready account of an exception raised by the submission or a probe."""
-    text = "".join(traceback.format_exception(error))
-    return {
-        "type": type(error).__name__,
-        "message": str(error)[:1000],
-        "traceback": text[-MAX_TRACEBACK_CHARS:],
-    }
+def describe_error(error: BaseException, submission_path: str = "") -> dict:
+    """A short, JSON-ready account of an exception: type, first line, and the frames as data."""
+    frames = []
+    for frame in traceback.extract_tb(error.__traceback__)[-MAX_FRAMES:]:
+        frames.append({"file": "submission" if submission_path and frame.filename == submission_path else "other",
+                       "line": frame.lineno or 0, "function": str(frame.name)[:80]})
+    return {"type": type(error).__name__[:100], "message": str(error)[:MAX_MESSAGE_CHARS], "frames": frames}
+
+
+# ---------------------------------------------------------------- the channel
 
 
 class Channel:
     """The private copy of stdout that carries messages to the grader."""
 
     def __init__(self) -> None:
-        self._file = os.fdopen(os.dup(1), "w", encoding="utf-8", closefd=True)
+        self.fd = os.dup(1)
         os.dup2(2, 1)
         sys.stdout = sys.stderr
+        self._write = os.write  # bound now: the submission may replace os.write later
 
     def send(self, **message) -> None:
-        line = json.dumps(message, allow_nan=False, separators=(",", ":"))
-        self._file.write(line + "\n")
-        self._file.flush()
+        data = (json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n").encode()
+        while data:
+            data = data[self._write(self.fd, data):]
+
+
+def read_job(limit: int = MAX_JOB_BYTES) -> dict:
+    """Read the job from stdin (its length in decimal on the first line, then that many bytes of JSON),
+    then point stdin at /dev/null so that nothing more can be read from it."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte or len(header) > 20:
+            raise ValueError("no job on stdin")
+        header += byte
+    size = int(header)
+    if not 0 < size <= limit:
+        raise ValueError("job too large")
+    chunks, left = [], size
+    while left:
+        chunk = os.read(0, min(left, 1 << 20))
+        if not chunk:
+            raise ValueError("job cut short")
+        chunks.append(chunk)
+        left -= len(chunk)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return json.loads(b"".join(chunks).decode("utf-8"))
+
+
+# ---------------------------------------------------------------- rules: forbidden torch objects
+
+
+class RuleBroken(RuntimeError):
+    """Raised where the submission used something the challenge forbids; the grader was told first."""
+
+
+class Rules:
+    """Tripwires on the objects a challenge forbids, set up before the submission is imported.
+
+    Forbidden classes and functions are disarmed in place (every method and property of a class,
+    its construction and its subclassing trip), so routes that find them again — import_module,
+    getattr with a built name, exec of a string, __subclasses__, gc — reach the same tripwire. A
+    forbidden torch operator (torch._fused_adamw_, say) is also overridden in torch's dispatcher,
+    so torch.ops.aten and torch._C reach the tripwire too. An audit hook trips when a forbidden
+    module's source or bytecode file is opened (reload, a re-import, inspect.getsource, copying or
+    linking the file: matched by file identity and by name), when a copy of its source is compiled,
+    when another program is started (a fresh interpreter would have no tripwires; a seccomp filter
+    also refuses exec outright where the kernel allows one) and when ctypes loads C functions.
+    Every trip is reported to the grader at once over the channel, before the exception is raised.
+    """
+
+    COPY_LINES = 20  # distinctive lines shared with a forbidden module that make a compiled text a copy of it
+    PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                                "os.startfile", "pty.spawn"})
+    CTYPES_EVENTS = frozenset({"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+
+    def __init__(self, rules: list, channel: Channel) -> None:
+        self._channel = channel
+        self._files: dict = {}  # (st_dev, st_ino) of a forbidden module's .py or .pyc -> rule
+        self._names: dict = {}  # their file names -> rule
+        self._lines: dict = {}  # rule -> set of distinctive (normalised) source lines of its forbidden modules
+        self._tripped: set = set()
+        self._disarmed: set = set()  # ids of the classes disarmed and of the tripwires made (kept alive by their owners)
+        self._library = None  # torch.library.Library holding the dispatcher overrides
+        for rule in rules:
+            for target in rule["forbid"]:
+                self._disarm(rule["id"], target)
+        if rules:
+            self._forget_cached_sources()
+            self._refuse_exec()
+            sys.addaudithook(self._audit)
+
+    def trip(self, rule: str, what: str) -> None:
+        key = (rule, what)
+        if key not in self._tripped:
+            self._tripped.add(key)
+            self._channel.send(event="rule", rule=rule, what=what[:200])
+        raise RuleBroken(f"{what} is forbidden in this challenge (rule {rule!r})")
+
+    def _disarm(self, rule: str, target: str) -> None:
+        obj, module_name = _resolve(target)
+        if id(obj) in self._disarmed:  # named twice (torch.optim.AdamW and its module), or already a tripwire
+            return
+        if isinstance(obj, types.ModuleType):
+            self._watch_module(rule, obj)
+            for name, value in list(vars(obj).items()):
+                if getattr(value, "__module__", None) == obj.__name__ and isinstance(value, (type, types.FunctionType)):
+                    self._disarm_object(rule, f"{obj.__name__}.{name}", value, obj, name)
+        else:
+            parent_name, _, attr = target.rpartition(".")
+            parent, _ = _resolve(parent_name)
+            home = sys.modules.get(getattr(obj, "__module__", "") or "")
+            if isinstance(home, types.ModuleType):
+                self._watch_module(rule, home)
+            self._disarm_object(rule, target, obj, parent, attr)
+
+    def _disarm_object(self, rule: str, what: str, obj, parent, attr: str) -> None:
+        if id(obj) in self._disarmed:
+            return
+        if isinstance(obj, type):
+            self._disarmed.add(id(obj))
+            for name, value in list(vars(obj).items()):
+                raw = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+                if isinstance(raw, types.FunctionType):
+                    wrapped = self._tripwire(rule, f"{what}.{name}")
+                    if isinstance(value, staticmethod):
+                        wrapped = staticmethod(wrapped)
+                    elif isinstance(value, classmethod):
+                        wrapped = classmethod(wrapped)
+                    setattr(obj, name, wrapped)
+                elif isinstance(value, property):
+                    wire = self._tripwire(rule, f"{what}.{name}")
+                    setattr(obj, name, property(wire, wire, wire))
+            setattr(obj, "__init_subclass__", classmethod(self._tripwire(rule, f"subclassing {what}")))
+            setattr(obj, "__new__", self._tripwire(rule, what))
+        elif callable(obj):
+            wire = self._tripwire(rule, what)
+            for module in [parent] + [m for n, m in list(sys.modules.items()) if n.split(".")[0] == "torch"]:
+                for name, value in list(getattr(module, "__dict__", {}).items()):
+                    if value is obj:
+                        try:
+                            setattr(module, name, wire)
+                        except (AttributeError, TypeError):
+                            pass
+            if isinstance(obj, types.BuiltinFunctionType):
+                self._override_kernels(rule, what, obj.__name__)
+
+    def _override_kernels(self, rule: str, what: str, name: str) -> None:
+        """Route every CPU overload of the operator `name` (and its functional and out forms) to a tripwire."""
+        import warnings
+
+        import torch
+
+        wanted = {name, name.rstrip("_")}
+        ops = [op.split("::", 1)[1] for op in torch._C._dispatch_get_all_op_names()
+               if op.startswith("aten::") and op.split("::", 1)[1].split(".")[0] in wanted]
+        if not ops:
+            return
+        if self._library is None:
+            self._library = torch.library.Library("aten", "IMPL")
+        kernel = self._tripwire(rule, what)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+            for op in ops:
+                self._library.impl(op, kernel, "CPU")
+
+    def _tripwire(self, rule: str, what: str):
+        trip = self.trip
+
+        def tripwire(*args, **kwargs):
+            trip(rule, what)
+
+        tripwire.__name__ = tripwire.__qualname__ = what.rsplit(".", 1)[-1]
+        self._disarmed.add(id(tripwire))
+        return tripwire
+
+    def _watch_module(self, rule: str, module: types.ModuleType) -> None:
+        path = getattr(module, "__file__", None)
+        if not path or not path.endswith(".py"):
+            return
+        paths = [path]
+        try:
+            paths.append(importlib.util.cache_from_source(path))
+        except (NotImplementedError, ValueError):
+            pass
+        for each in paths:
+            if not os.path.basename(each).startswith("__init__."):  # a package's files are matched by identity only
+                self._names[os.path.basename(each)] = rule
+            try:
+                found = os.stat(each)
+            except OSError:
+                continue
+            self._files[(found.st_dev, found.st_ino)] = rule
+        try:
+            with open(path, encoding="utf-8") as handle:
+                lines = {self._normal_line(line) for line in handle}
+        except OSError:
+            return
+        self._lines.setdefault(rule, set()).update(line for line in lines if len(line) >= 30)
+
+    def _forget_cached_sources(self) -> None:
+        """Drop linecache's copies of the forbidden modules' sources, so reading them again must open the files."""
+        import linecache
+
+        for filename in list(linecache.cache):
+            if os.path.basename(filename) in self._names:
+                linecache.cache.pop(filename, None)
+
+    def _refuse_exec(self) -> None:
+        """Best effort: a seccomp filter, on every thread, under which execve and execveat fail with EPERM.
+
+        The audit hook reports the usual ways of starting a program, but _posixsubprocess.fork_exec
+        (which multiprocessing calls directly) and ctypes raise no audit event; the kernel refuses
+        them all. Where the filter cannot be installed (another OS, a kernel or container that
+        forbids it) the audit hook alone remains.
+        """
+        import ctypes
+        import platform
+        import struct
+
+        try:
+            import _posixsubprocess
+        except ImportError:
+            pass
+        else:  # what subprocess and multiprocessing call to start a program (no audit event of its own): report it
+            original = _posixsubprocess.fork_exec
+            wire = self._tripwire("*", "starting another program (_posixsubprocess.fork_exec)")
+            for module in list(sys.modules.values()):
+                for name, value in list(getattr(module, "__dict__", {}).items()):
+                    if value is original:
+                        try:
+                            setattr(module, name, wire)
+                        except (AttributeError, TypeError):
+                            pass
+        machine = platform.machine()
+        arches = {"x86_64": (0xC000003E, 59, 322, 317), "aarch64": (0xC00000B7, 221, 281, 277)}
+        if not sys.platform.startswith("linux") or machine not in arches:
+            return
+        arch, execve, execveat, seccomp_nr = arches[machine]
+        deny, allow = 0x00050000 | 1, 0x7FFF0000  # SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW
+        program = [
+            (0x20, 0, 0, 4),              # A = seccomp_data.arch
+            (0x15, 1, 0, arch),           # native arch: go on
+            (0x06, 0, 0, deny),           # any other syscall ABI: refused
+            (0x20, 0, 0, 0),              # A = seccomp_data.nr
+            (0x35, 3, 0, 0x40000000),     # x32 ABI numbers: refused
+            (0x15, 2, 0, execve),
+            (0x15, 1, 0, execveat),
+            (0x06, 0, 0, allow),
+            (0x06, 0, 0, deny),
+        ]
+        if machine != "x86_64":
+            program[4] = (0x35, 3, 0, 0xFFFFFFFF)  # no x32 ABI elsewhere: never taken
+        filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        fprog = SockFprog(len(program), ctypes.addressof(filters))
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+                return
+            # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog): every thread at once
+            libc.syscall(ctypes.c_long(seccomp_nr), ctypes.c_uint(1), ctypes.c_uint(1), ctypes.byref(fprog))
+        except (OSError, AttributeError):
+            pass
+
+    def _audit(self, event: str, args: tuple) -> None:
+        if event == "open":
+            if args and isinstance(args[0], (str, bytes)):
+                self._check_open(os.fsdecode(args[0]))
+        elif event == "compile":
+            if args and isinstance(args[0], (str, bytes)):
+                self._check_compile(args[0])
+        elif event in self.PROCESS_EVENTS:
+            self.trip("*", f"starting another program ({event}): a fresh interpreter would escape the rules")
+        elif event in self.CTYPES_EVENTS:
+            self.trip("*", f"calling C functions through ctypes ({event})")
+        elif event == "import" and args and args[0] == "_posixsubprocess":  # loading it afresh, for an untouched fork_exec
+            self.trip("*", "starting another program (a fresh _posixsubprocess)")
+
+    def _check_open(self, path: str) -> None:
+        name = os.path.basename(path)
+        rule = self._names.get(name)
+        if rule is None:
+            try:
+                found = os.stat(path)
+            except (OSError, ValueError):
+                return
+            rule = self._files.get((found.st_dev, found.st_ino))
+        if rule is not None:
+            self.trip(rule, f"reading torch's source of a forbidden module ({name})")
+
+    def _check_compile(self, source) -> None:
+        if len(source) < 400:
+            return
+        if isinstance(source, bytes):
+            source = source.decode("utf-8", "replace")
+        lines = {self._normal_line(line) for line in source.splitlines()}
+        for rule, forbidden in self._lines.items():
+            if len(lines & forbidden) >= self.COPY_LINES:
+                self.trip(rule, "compiling a copy of torch's source of a forbidden module")
+
+    @staticmethod
+    def _normal_line(line: str) -> str:
+        """A source line without its comment and any whitespace: what survives reformatting a copy."""
+        return "".join(line.split("#", 1)[0].split())
+
+
+def _resolve(dotted: str):
+    """The object a dotted name points to: the longest importable module prefix, then attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise ImportError(f"cannot resolve {dotted!r}: {'.'.join(parts[:cut])} has no attribute {part!r}") from None
+        return obj, ".".join(parts[:cut])
+    raise ImportError(f"cannot resolve {dotted!r}")
+
+
+# ---------------------------------------------------------------- the guard: what probes rely on stays torch's
+
+
+class Guard:
+    """A snapshot of the torch objects that probes compute with, taken before the submission is imported.
+
+    Checked before and after every call into the submission and at the end of every probe: a
+    replaced attribute, a rewritten code object, a torch function or dispatch mode left active,
+    a trace function or an extra thread means the probe's own computations cannot be trusted.
+    Settings a submission may change honestly (grad mode, default dtype, threads, determinism)
+    are put back before each probe instead.
+    """
+
+    def __init__(self, extra: list, probes_module: types.ModuleType | None = None) -> None:
+        import torch
+
+        self._torch = torch
+        import torch.autograd.graph
+        import torch.autograd.variable
+        import torch.optim.optimizer
+        import torch.optim.sgd
+
+        modules = sys.modules  # torch.optim deletes its `optimizer` and `sgd` attributes: take the modules themselves
+        owners = [torch, torch.Tensor, torch.nn.Module, torch.nn.functional, torch.autograd, modules["torch.autograd.graph"],
+                  modules["torch.autograd.variable"].Variable, torch.optim.Optimizer, modules["torch.optim.optimizer"],
+                  torch.optim.SGD, modules["torch.optim.sgd"], torch.nn.Linear, torch.nn.Parameter, torch.nn.init,
+                  torch.linalg, builtins]
+        pinned = [_resolve(name)[0] for name in extra]
+        owners += pinned
+        for owner in pinned:  # a pinned class's home module holds what its methods call
+            home = sys.modules.get(getattr(owner, "__module__", "") or "") if isinstance(owner, type) else None
+            if home is not None and home not in owners:
+                owners.append(home)
+        self._owners = [(owner, frozenset(vars(owner))) for owner in dict.fromkeys(owners)]
+        self._attrs = []
+        for owner, _ in self._owners:
+            for name, value in list(vars(owner).items()):
+                self._attrs.append((owner, name, value, _code_of(value), _defaults_of(value)))
+        self._probes = probes_module
+        self._probe_globals = dict(vars(probes_module)) if probes_module is not None else {}
+        self._hooks = self._global_hooks()
+        self._threads = threading.active_count()
+        self._gc_callbacks = len(gc.callbacks)
+        self._grad = torch.is_grad_enabled()
+        self._dtype = torch.get_default_dtype()
+
+    def reset(self) -> None:
+        """Put back the global settings a submission may change honestly (at import, say) before a probe runs."""
+        torch = self._torch
+        torch.set_grad_enabled(self._grad)
+        torch.set_default_dtype(self._dtype)
+        make_deterministic()
+
+    def _global_hooks(self) -> list:
+        from torch.nn.modules import module as module_module
+        optimizer_module = sys.modules["torch.optim.optimizer"]
+
+        return [len(getattr(home, name)) for home in (module_module, optimizer_module) for name in dir(home)
+                if name.startswith("_global_") and isinstance(getattr(home, name), dict)]
+
+    def problems(self) -> list:
+        """What changed since the snapshot (empty when nothing did)."""
+        torch = self._torch
+        found = []
+        for owner, name, value, code, defaults in self._attrs:
+            current = vars(owner).get(name, _MISSING)
+            if current is not value:
+                found.append(f"{getattr(owner, '__name__', owner)}.{name} was replaced")
+            elif code is not None and (_code_of(current) is not code or _defaults_of(current) != defaults):
+                found.append(f"the code of {getattr(owner, '__name__', owner)}.{name} was rewritten")
+            if len(found) >= 5:
+                break
+        for owner, names in self._owners:
+            added = [name for name, value in list(vars(owner).items()) if name not in names
+                     and not isinstance(value, types.ModuleType)  # a submodule imported later (torch.onnx, say)
+                     and name != "__slotnames__"  # copyreg's cache, set when an instance is first pickled
+                     and not (owner is sys.modules.get("torch") and name.startswith("_"))]
+            if added:
+                found.append(f"{getattr(owner, '__name__', owner)} got new attributes ({', '.join(sorted(added)[:3])})")
+        if self._probes is not None:
+            current = vars(self._probes)
+            if current.keys() != self._probe_globals.keys() or any(current[k] is not v for k, v in self._probe_globals.items()):
+                found.append("the probes' own module was changed")
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            found.append("a trace or profile function is set")
+        if threading.active_count() > self._threads:
+            found.append("a thread started by the submission is still running")
+        if self._global_hooks() != self._hooks:
+            found.append("a global module hook was registered")
+        from torch.overrides import _get_current_function_mode_stack
+        from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+        if _get_current_function_mode_stack() or _get_current_dispatch_mode_stack():
+            found.append("a torch function or dispatch mode is active")
+        if len(gc.callbacks) != self._gc_callbacks:
+            found.append("a garbage-collector callback was registered")
+        return found
+
+
+_MISSING = object()
+
+
+def _defaults_of(value):
+    raw = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+    if isinstance(raw, types.FunctionType):
+        return (raw.__defaults__, tuple(sorted((raw.__kwdefaults__ or {}).items(), key=lambda item: item[0])))
+    return None
+
+
+def _code_of(value):
+    raw = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+    if isinstance(raw, property):
+        raw = raw.fget
+    return getattr(raw, "__code__", None) if isinstance(raw, types.FunctionType) else None
+
+
+class Tampered(Exception):
+    """The submission changed what the probe computes with; the probe's result cannot be used."""
+
+
+class GuardedSolution:
+    """The submission module as probes see it: every call into it is followed by a guard check."""
+
+    def __init__(self, module, guard: Guard) -> None:
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_guard", guard)
+
+    def __getattr__(self, name: str):
+        value = getattr(object.__getattribute__(self, "_module"), name)
+        guard = object.__getattribute__(self, "_guard")
+        if isinstance(value, types.ModuleType) or not callable(value):
+            return value
+
+        def guarded(*args, **kwargs):
+            _verify(guard)
+            result = value(*args, **kwargs)
+            _verify(guard)
+            return result
+
+        return guarded
+
+
+def _verify(guard: Guard) -> None:
+    problems = guard.problems()
+    if problems:
+        raise Tampered("; ".join(problems))
+
+
+# ---------------------------------------------------------------- main
 
 
 def main(argv: list[str]) -> int:
     channel = Channel()
     sys.dont_write_bytecode = True
-    with open(argv[1], encoding="utf-8") as handle:
-        job = json.load(handle)
-    folder = os.path.dirname(os.path.abspath(argv[1]))
+    job = read_job()
+    folder = os.path.abspath(argv[1])
     submission_path = os.path.join(folder, job["submission"])
     import torch
 
     make_deterministic()
+    warm_up()
+    probes_module = module_from_source("_harness_probes", job["probes_source"])
+    probes = probe_functions(probes_module)
+    Rules(job.get("rules", []), channel)
+    guard = Guard(job.get("pinned", []), probes_module)
     channel.send(event="ready", python=sys.version.split()[0], torch=torch.__version__)
 
-    run_seed = int(job["seed"])
-    seed_everything(run_seed)
+    seed_everything(int(job["import_seed"]))
     started = time.perf_counter()
     sys.path.insert(0, folder)
     try:
         solution = load_module(job["module"], submission_path)
     except BaseException as error:  # SystemExit and KeyboardInterrupt included: all are the submission's
-        channel.send(event="import_failed", error=describe_error(error))
+        channel.send(event="import_failed", error=describe_error(error, submission_path))
         return 0
     channel.send(event="imported", seconds=time.perf_counter() - started)
+    guarded = GuardedSolution(solution, guard)
 
-    probes = probe_functions(load_module("_harness_probes", os.path.join(folder, job["probes"])))
-    for name in job["run"]:
-        channel.send(event="start", probe=name)
+    for task in job["run"]:
+        name, stage = task["probe"], int(task["stage"])
+        channel.send(event="start", probe=name, stage=stage)
         started = time.perf_counter()
         try:
-            value = encode(run_probe(probes[name], solution, run_seed, name))
-        except BaseException as error:
-            channel.send(event="result", probe=name, status="error", error=describe_error(error),
+            guard.reset()
+            _verify(guard)
+            value = call_probe(probes[name][stage - 1], guarded, int(task["seed"]), decode(task.get("inputs")),
+                               decode(task.get("carry")), bool(task.get("has_inputs")), stage)
+            _verify(guard)
+            value = encode(value)
+            _verify(guard)
+        except Tampered as error:
+            channel.send(event="result", probe=name, stage=stage, status="tampered",
+                         error={"type": "Tampered", "message": str(error)[:MAX_MESSAGE_CHARS], "frames": []},
                          seconds=time.perf_counter() - started)
+        except BaseException as error:
+            channel.send(event="result", probe=name, stage=stage, status="error",
+                         error=describe_error(error, submission_path), seconds=time.perf_counter() - started)
         else:
-            channel.send(event="result", probe=name, status="ok", value=value,
+            channel.send(event="result", probe=name, stage=stage, status="ok", value=value,
                          seconds=time.perf_counter() - started)
     channel.send(event="done")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
