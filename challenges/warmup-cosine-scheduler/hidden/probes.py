@@ -1,30 +1,45 @@
-"""Probes for warmup-cosine-scheduler: they drive the candidate's WarmupCosine on seeded settings and report the lrs.
+"""Probes for warmup-cosine-scheduler: they drive the candidate's WarmupCosine with settings drawn on the trusted side and report the lrs.
 
-Every setting is drawn from a local `random.Random(seed)` before the candidate's code runs, so the
-reference run in the trusted process (same seed) reports the very same `config`, which the checks
-trust instead of the candidate's copy.
+Nothing is judged here. Learning rates are read from the optimizer's own param groups with exact
+type checks (a dict subclass, or anything but an int or float lr, is reported by its type, never
+read through its methods). Every group holds one float64 parameter that gets a gradient of ones at
+every step, so plain SGD moves it by exactly the lr it used; the probes report where it went.
+The resume runs in two stages: the checkpoint crosses to a fresh sandbox as bytes, and the resumed
+run's inputs do not say at which step it was taken.
 """
 
 import io
-import random
 
 import torch
 
+# Taken when this file is compiled, before the submission is imported.
+_SGD = torch.optim.SGD
+_OPTIMIZER_DICT = torch.optim.Optimizer.__dict__["__dict__"].__get__  # an optimizer's own __dict__, whatever its class says
+_QUALNAME_OF = type.__dict__["__qualname__"].__get__
 
-def _distinct_lrs(rng, count):
-    """`count` base lrs at least 0.02 apart, so a schedule that uses one group's lr for all shows."""
-    lrs = []
-    while len(lrs) < count:
-        candidate = round(rng.uniform(0.02, 0.5), 4)
-        if all(abs(candidate - other) > 0.02 for other in lrs):
-            lrs.append(candidate)
-    return lrs
+
+def _name(value) -> str:
+    return f"<{_QUALNAME_OF(type(value))}>"
+
+
+def _number(value):
+    """An int or float as a float; anything else (a tensor, a bool, a subclass) by its type."""
+    kind = type(value)
+    return float(value) if kind is float or kind is int else _name(value)
+
+
+def _numbers(values):
+    """get_last_lr() as reported: a list or tuple of numbers as a list of floats; anything else by its type."""
+    kind = type(values)
+    if (kind is not list and kind is not tuple) or len(values) > 64:
+        return _name(values)
+    return [_number(value) for value in values]
 
 
 def _optimizer(base_lrs):
-    params = [torch.zeros(2, requires_grad=True) for _ in base_lrs]
+    params = [torch.zeros(1, dtype=torch.float64, requires_grad=True) for _ in base_lrs]
     groups = [{"params": [param], "lr": base} for param, base in zip(params, base_lrs)]
-    return torch.optim.SGD(groups, lr=base_lrs[0]), params
+    return _SGD(groups, lr=base_lrs[0]), params
 
 
 def _optimizer_step(optimizer, params):
@@ -34,118 +49,86 @@ def _optimizer_step(optimizer, params):
 
 
 def _group_lrs(optimizer):
-    return [float(group["lr"]) for group in optimizer.param_groups]
+    """Each param group's lr, read from the optimizer's own list of plain dicts."""
+    groups = _OPTIMIZER_DICT(optimizer).get("param_groups")
+    if type(groups) is not list:
+        return _name(groups)
+    return [_number(group.get("lr")) if type(group) is dict else _name(group) for group in groups]
 
 
-def _plain(values):
-    """get_last_lr() as reported: a list of floats, or its type name when it is not a list of numbers."""
-    if isinstance(values, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return [float(v) for v in values]
-    return f"not a list of numbers: {type(values).__name__}"
+def _positions(params):
+    return [param.detach()[0].item() for param in params]
 
 
-def _config(rng, n_groups, warmup_range, with_min_lr, with_start_factor):
-    warmup = rng.randint(*warmup_range)
-    total = warmup + rng.randint(4, 14)
-    config = {
-        "base_lrs": _distinct_lrs(rng, n_groups),
-        "warmup_steps": warmup,
-        "total_steps": total,
-        "min_lr": round(rng.uniform(0.001, 0.01), 5) if with_min_lr else 0.0,
-        "warmup_start_factor": round(rng.uniform(0.05, 0.5), 3) if with_start_factor else 0.0,
-        "extra_steps": rng.randint(3, 6),
-    }
-    return config
-
-
-def _build(solution, config, optimizer, pass_defaults=False):
+def _build(solution, inputs, optimizer, pass_defaults=False):
     if pass_defaults:
-        return solution.WarmupCosine(optimizer, config["warmup_steps"], config["total_steps"])
-    return solution.WarmupCosine(
-        optimizer,
-        config["warmup_steps"],
-        config["total_steps"],
-        min_lr=config["min_lr"],
-        warmup_start_factor=config["warmup_start_factor"],
-    )
+        return solution.WarmupCosine(optimizer, inputs["warmup_steps"], inputs["total_steps"])
+    return solution.WarmupCosine(optimizer, inputs["warmup_steps"], inputs["total_steps"], min_lr=inputs["min_lr"],
+                                 warmup_start_factor=inputs["warmup_start_factor"])
 
 
-def _trace(solution, config, pass_defaults=False):
-    """Group lrs right after construction (t = 0) and after each optimizer + scheduler step, t = 0 .. T + extra."""
-    optimizer, params = _optimizer(config["base_lrs"])
-    scheduler = _build(solution, config, optimizer, pass_defaults)
-    rows = [_group_lrs(optimizer)]
-    for _ in range(config["total_steps"] + config["extra_steps"]):
+def _run(optimizer, params, scheduler, steps, last_lr=False):
+    """The groups' lrs and parameters now and after each of `steps` optimizer + scheduler steps (and get_last_lr())."""
+    out = {"lrs": [_group_lrs(optimizer)], "params": [_positions(params)]}
+    if last_lr:
+        out["last_lrs"] = [_numbers(scheduler.get_last_lr())]
+    for _ in range(steps):
         _optimizer_step(optimizer, params)
         scheduler.step()
-        rows.append(_group_lrs(optimizer))
-    return rows
+        out["lrs"].append(_group_lrs(optimizer))
+        out["params"].append(_positions(params))
+        if last_lr:
+            out["last_lrs"].append(_numbers(scheduler.get_last_lr()))
+    return out
 
 
-def probe_defaults(solution, seed):
+def _trace(solution, inputs, pass_defaults=False, last_lr=False):
+    """t = 0 (right after construction) .. total_steps + extra_steps."""
+    optimizer, params = _optimizer(inputs["base_lrs"])
+    scheduler = _build(solution, inputs, optimizer, pass_defaults)
+    return _run(optimizer, params, scheduler, inputs["total_steps"] + inputs["extra_steps"], last_lr)
+
+
+def probe_defaults(solution, seed, inputs):
     """One param group, WarmupCosine(optimizer, warmup_steps, total_steps): min_lr = 0 and start factor = 0 by default."""
-    rng = random.Random(seed)
-    config = _config(rng, 1, (2, 8), with_min_lr=False, with_start_factor=False)
-    return {"config": config, "lrs": _trace(solution, config, pass_defaults=True)}
+    return _trace(solution, inputs, pass_defaults=True)
 
 
-def probe_groups(solution, seed):
+def probe_groups(solution, seed, inputs):
     """Two or three param groups with different base lrs, min_lr > 0 and a start factor > 0."""
-    rng = random.Random(seed)
-    config = _config(rng, rng.randint(2, 3), (1, 8), with_min_lr=True, with_start_factor=True)
-    return {"config": config, "lrs": _trace(solution, config)}
+    return _trace(solution, inputs)
 
 
-def probe_no_warmup(solution, seed):
+def probe_no_warmup(solution, seed, inputs):
     """warmup_steps = 0 (start factor given but irrelevant), two param groups, min_lr > 0."""
-    rng = random.Random(seed)
-    config = _config(rng, 2, (0, 0), with_min_lr=True, with_start_factor=True)
-    return {"config": config, "lrs": _trace(solution, config)}
+    return _trace(solution, inputs)
 
 
-def probe_last_lr(solution, seed):
-    """get_last_lr() right after construction and after every step, t = 0 .. T + extra, with two or three groups."""
-    rng = random.Random(seed)
-    config = _config(rng, rng.randint(2, 3), (1, 6), with_min_lr=True, with_start_factor=True)
-    optimizer, params = _optimizer(config["base_lrs"])
-    scheduler = _build(solution, config, optimizer)
-    last = [_plain(scheduler.get_last_lr())]
-    for _ in range(config["total_steps"] + config["extra_steps"]):
-        _optimizer_step(optimizer, params)
-        scheduler.step()
-        last.append(_plain(scheduler.get_last_lr()))
-    return {"config": config, "last_lrs": last}
+def probe_last_lr(solution, seed, inputs):
+    """get_last_lr() right after construction and after every step, next to the groups' lrs and parameters."""
+    return _trace(solution, inputs, last_lr=True)
 
 
-def probe_resume(solution, seed):
-    """Run k steps, checkpoint both state_dicts through torch.save/torch.load, rebuild and resume.
-
-    The resumed run uses a fresh optimizer and a fresh WarmupCosine built with the same arguments,
-    then optimizer.load_state_dict and scheduler.load_state_dict, as a training script does after
-    a restart. Reports the lrs right after loading (t = k) and after each further step up to T + extra.
-    """
-    rng = random.Random(seed)
-    config = _config(rng, rng.randint(2, 3), (1, 6), with_min_lr=True, with_start_factor=True)
-    config["resume_at"] = rng.randint(1, config["total_steps"] - 1)
-
-    optimizer, params = _optimizer(config["base_lrs"])
-    scheduler = _build(solution, config, optimizer)
-    for _ in range(config["resume_at"]):
+def probe_resume(solution, seed, inputs):
+    """Run resume_at steps, then checkpoint both state_dicts with torch.save; the bytes go on to stage 2."""
+    optimizer, params = _optimizer(inputs["base_lrs"])
+    scheduler = _build(solution, inputs, optimizer)
+    for _ in range(inputs["resume_at"]):
         _optimizer_step(optimizer, params)
         scheduler.step()
     buffer = io.BytesIO()
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer)
-    del optimizer, scheduler
-    buffer.seek(0)
-    checkpoint = torch.load(buffer)
+    return {"checkpoint": torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).clone()}
 
-    optimizer, params = _optimizer(config["base_lrs"])
-    scheduler = _build(solution, config, optimizer)
+
+def probe_resume__stage2(solution, seed, inputs, carry):
+    """In a fresh sandbox: torch.load the checkpoint (weights_only), build a fresh optimizer and WarmupCosine with the
+    same arguments, optimizer.load_state_dict then scheduler.load_state_dict, as a training script does after a
+    restart; then report the groups' lrs and parameters right after loading and after each of total_steps +
+    extra_steps further steps (more than the run has left, whatever step it was saved at)."""
+    checkpoint = torch.load(io.BytesIO(carry["checkpoint"].numpy().tobytes()), weights_only=True)
+    optimizer, params = _optimizer(inputs["base_lrs"])
+    scheduler = _build(solution, inputs, optimizer)
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
-    rows = [_group_lrs(optimizer)]
-    for _ in range(config["resume_at"], config["total_steps"] + config["extra_steps"]):
-        _optimizer_step(optimizer, params)
-        scheduler.step()
-        rows.append(_group_lrs(optimizer))
-    return {"config": config, "lrs": rows}
+    return _run(optimizer, params, scheduler, inputs["total_steps"] + inputs["extra_steps"])

@@ -1,9 +1,11 @@
 """Checks for warmup-cosine-scheduler.
 
-Expected learning rates come from the closed form in the statement, computed here with `math`.
 The settings (base lrs, warmup_steps, total_steps, min_lr, start factor, resume point) are read from
-`reference[...]`: the same probe run on the reference solution in the trusted process with the same
-seed, so nothing the candidate's probe reports about its own inputs is believed.
+`inputs[...]`, drawn on the trusted side; nothing the candidate's probe reports about its own inputs
+is believed. Expected learning rates come from the closed form in the statement, computed here with
+`math`. Every group's float64 parameter gets a gradient of ones at every step, so each step moves it
+by exactly the lr SGD used: the checks compare that too, so an lr that is shown to the probe but not
+used by the optimizer does not pass.
 """
 
 import math
@@ -14,6 +16,7 @@ from harness.testing import assert_float_close, expect
 
 LR_RTOL = 1e-6
 LR_ATOL = 1e-10
+USED_ATOL = 1e-12  # a move of a float64 parameter of size < 10: rounding stays near 1e-15
 
 
 def closed_form(base: float, t: int, config: dict) -> float:
@@ -34,75 +37,103 @@ def describe(config: dict) -> str:
 
 
 def rows_of(found, key: str, count: int, n_groups: int, what: str) -> list:
-    """found[key]: a list of `count` rows, each a list of `n_groups` numbers."""
+    """found[key]: a list of `count` rows, each a list of `n_groups` floats."""
     expect(isinstance(found, dict) and key in found, f"{what} (probe result)", f"a dict with {key!r}", found)
     rows = found[key]
-    expect(isinstance(rows, list) and len(rows) == count, f"{what}: number of recorded steps",
+    expect(isinstance(rows, list) and len(rows) == count, f"{what}: number of recorded steps ({key})",
            count, len(rows) if isinstance(rows, list) else rows)
     for index, row in enumerate(rows):
-        expect(isinstance(row, list) and len(row) == n_groups, f"{what}: entry {index}",
-               f"a list of {n_groups} lrs (one per param group)", row)
+        expect(isinstance(row, list) and len(row) == n_groups and all(isinstance(value, float) for value in row),
+               f"{what}: {key} at entry {index}", f"a list of {n_groups} numbers (a plain dict per group, an int or float lr)", row)
     return rows
 
 
-def check_steps(found: dict, trusted: dict, steps, what: str, key: str = "lrs", first_t: int = 0) -> None:
-    """Every group's lr at every t in `steps` equals the closed form; rows start at t = first_t."""
-    config = trusted["config"]
-    count = config["total_steps"] + config["extra_steps"] + 1 - first_t
-    rows = rows_of(found, key, count, len(config["base_lrs"]), what)
+def check_steps(found, config: dict, steps, what: str, first_t: int = 0) -> None:
+    """Every group's lr at every t in `steps`, as the group holds it and as SGD used it, equals the closed form.
+
+    found["lrs"][j] and found["params"][j] are the state after t = first_t + j steps; every probe records
+    total_steps + extra_steps steps after its first row (the resumed run too, whatever its first_t).
+    """
+    count = config["total_steps"] + config["extra_steps"] + 1
+    lrs = rows_of(found, "lrs", count, len(config["base_lrs"]), what)
+    positions = rows_of(found, "params", count, len(config["base_lrs"]), what)
     for t in steps:
         for group, base in enumerate(config["base_lrs"]):
-            assert_float_close(rows[t - first_t][group], closed_form(base, t, config),
+            assert_float_close(lrs[t - first_t][group], closed_form(base, t, config),
                                f"{what}: lr of param group {group} after {t} scheduler steps ({describe(config)})",
+                               rtol=LR_RTOL, atol=LR_ATOL)
+            if t - first_t + 1 < count:  # the lr SGD used for the step from t to t + 1 moved the parameter by exactly that
+                used = positions[t - first_t][group] - positions[t - first_t + 1][group]
+                assert_float_close(used, closed_form(base, t, config),
+                                   f"{what}: lr SGD used for param group {group} at step {t + 1} (its parameter's move; "
+                                   f"{describe(config)})", rtol=LR_RTOL, atol=USED_ATOL)
+
+
+@pytest.mark.points(2)
+def test_warmup_ramp(probes, inputs):
+    """During warmup the lr rises linearly from warmup_start_factor * base_lr and reaches each group's base lr at t = warmup_steps."""
+    for name in ("defaults", "groups"):
+        config = inputs[name]
+        check_steps(probes[name], config, range(0, config["warmup_steps"] + 1), name)
+
+
+@pytest.mark.points(3)
+def test_cosine_decay(probes, inputs):
+    """From t = warmup_steps to t = total_steps every group follows a half cosine from its base lr down to min_lr."""
+    for name in ("defaults", "groups"):
+        config = inputs[name]
+        check_steps(probes[name], config, range(config["warmup_steps"], config["total_steps"] + 1), name)
+
+
+@pytest.mark.points(1)
+def test_min_lr_after_total(probes, inputs):
+    """After total_steps the lr stays at min_lr: no restart and no climb back up."""
+    for name in ("defaults", "groups"):
+        config = inputs[name]
+        check_steps(probes[name], config, range(config["total_steps"], config["total_steps"] + config["extra_steps"] + 1), name)
+
+
+@pytest.mark.points(1)
+def test_no_warmup(probes, inputs):
+    """With warmup_steps = 0 the schedule starts at the base lr and is a pure half cosine to min_lr."""
+    config = inputs["no_warmup"]
+    check_steps(probes["no_warmup"], config, range(0, config["total_steps"] + config["extra_steps"] + 1), "warmup_steps=0")
+
+
+@pytest.mark.points(1)
+def test_get_last_lr(probes, inputs):
+    """get_last_lr() returns the lrs just set: one float per group, equal to the groups' lrs, at construction and after every step.
+
+    Gated on real data: the groups' lrs it is compared with must be plain numbers that SGD actually
+    stepped with (each parameter moved by exactly its group's lr). Whether they follow the schedule
+    is judged by the other checks.
+    """
+    config = inputs["last_lr"]
+    found = probes["last_lr"]
+    count, n_groups = config["total_steps"] + config["extra_steps"] + 1, len(config["base_lrs"])
+    what = "get_last_lr()"
+    lrs = rows_of(found, "lrs", count, n_groups, f"{what} probe")
+    positions = rows_of(found, "params", count, n_groups, f"{what} probe")
+    for t in range(count - 1):
+        for group in range(n_groups):
+            assert_float_close(positions[t][group] - positions[t + 1][group], lrs[t][group],
+                               f"{what} probe (the data this check compares with): lr SGD used for param group {group} at "
+                               f"step {t + 1} (its parameter's move) vs. the lr the group held", rtol=LR_RTOL, atol=USED_ATOL)
+    last = rows_of(found, "last_lrs", count, n_groups, what)
+    for t in range(count):
+        for group in range(n_groups):
+            assert_float_close(last[t][group], lrs[t][group],
+                               f"{what} after {t} steps, param group {group} (vs. the lr the group holds; {describe(config)})",
                                rtol=LR_RTOL, atol=LR_ATOL)
 
 
 @pytest.mark.points(2)
-def test_warmup_ramp(probes, reference):
-    """During warmup the lr rises linearly from warmup_start_factor * base_lr and reaches each group's base lr at t = warmup_steps."""
-    for name in ("defaults", "groups"):
-        config = reference[name]["config"]
-        check_steps(probes[name], reference[name], range(0, config["warmup_steps"] + 1), name)
-
-
-@pytest.mark.points(3)
-def test_cosine_decay(probes, reference):
-    """From t = warmup_steps to t = total_steps every group follows a half cosine from its base lr down to min_lr."""
-    for name in ("defaults", "groups"):
-        config = reference[name]["config"]
-        check_steps(probes[name], reference[name], range(config["warmup_steps"], config["total_steps"] + 1), name)
-
-
-@pytest.mark.points(1)
-def test_min_lr_after_total(probes, reference):
-    """After total_steps the lr stays at min_lr: no restart and no climb back up."""
-    for name in ("defaults", "groups"):
-        config = reference[name]["config"]
-        last = config["total_steps"] + config["extra_steps"]
-        check_steps(probes[name], reference[name], range(config["total_steps"], last + 1), name)
-
-
-@pytest.mark.points(1)
-def test_no_warmup(probes, reference):
-    """With warmup_steps = 0 the schedule starts at the base lr and is a pure half cosine to min_lr."""
-    config = reference["no_warmup"]["config"]
-    check_steps(probes["no_warmup"], reference["no_warmup"],
-                range(0, config["total_steps"] + config["extra_steps"] + 1), "warmup_steps=0")
-
-
-@pytest.mark.points(1)
-def test_get_last_lr(probes, reference):
-    """get_last_lr() returns the lrs just set: the closed form for every group, at construction and after every step."""
-    config = reference["last_lr"]["config"]
-    check_steps(probes["last_lr"], reference["last_lr"],
-                range(0, config["total_steps"] + config["extra_steps"] + 1), "get_last_lr()", key="last_lrs")
-
-
-@pytest.mark.points(2)
-def test_resume_from_state_dict(probes, reference):
-    """A fresh scheduler loaded from state_dict() (after optimizer.load_state_dict) continues the schedule where it stopped."""
-    trusted = reference["resume"]
-    config = trusted["config"]
+def test_resume_from_state_dict(probes, inputs):
+    """In a fresh process, a fresh scheduler loaded from state_dict() (after optimizer.load_state_dict) continues the schedule where it stopped."""
+    config = inputs["resume"]
     k = config["resume_at"]
-    what = f"resumed after {k} steps (torch.save/torch.load of both state_dicts, fresh optimizer and scheduler)"
-    check_steps(probes["resume"], trusted, range(k, config["total_steps"] + config["extra_steps"] + 1), what, first_t=k)
+    stages = probes["resume"]
+    expect(isinstance(stages, list) and len(stages) == 2, "resume (probe result)", "two stages", stages)
+    what = f"resumed after {k} steps (torch.save/torch.load of both state_dicts, fresh process, optimizer and scheduler)"
+    last = k + config["total_steps"] + config["extra_steps"]
+    check_steps(stages[1], config, range(k, last + 1), what, first_t=k)
