@@ -1,49 +1,23 @@
 """Probes for adamw-from-scratch.
 
-Every probe draws its inputs (initial float64 parameters, gradients for every step, which
-gradients are missing, hyperparameters) from its seed before the candidate's code runs, and
-returns those inputs next to what the candidate's optimizer did. The checks rebuild the same run
-with torch.optim.AdamW from the inputs the *reference* run of the probe reports (computed in the
-trusted process), so nothing the candidate's probe says about its own inputs is believed.
-Nothing is judged here.
-
-Input layout returned as "inputs":
-    initial: list of float64 tensors, one per parameter
-    grads:   list over steps of lists over parameters: a float64 tensor, or None (grad left None)
-    kwargs:  keyword arguments for the constructor (betas as a list)
-    groups:  None (a plain list of all parameters is passed) or a list of
-             {"params": [parameter indices], "options": {hyperparameters set in that group}}
+Every input (initial float64 parameters, the gradient of every step, which gradients are missing,
+hyperparameters, param groups) is drawn on the trusted side by hidden/inputs.py and arrives as
+`inputs`; a probe only builds the candidate's optimizer from them, steps it, and reports what the
+parameters (or the state) became. Nothing is judged here: the checks replay each run with
+torch.optim.AdamW on the trusted side. Nothing in here uses torch's Adam or AdamW either (the probes
+run under the same rule as the submission). Facts about the candidate's objects are read with
+type() and identity, never isinstance.
 """
 
-import copy
-import random
+import io
 
 import torch
 from torch import nn
 
-DTYPE = torch.float64
-SHAPES = [(3,), (4, 3), (2, 3, 2), (5,), (2, 2), (3, 1)]
-
-
-# ---------------------------------------------------------------- building inputs
-
-
-def _draw_params(r: random.Random, gen: torch.Generator, count: int) -> list:
-    return [torch.randn(r.choice(SHAPES), generator=gen, dtype=DTYPE) for _ in range(count)]
-
-
-def _draw_grads(r: random.Random, gen: torch.Generator, initial: list, steps: int, scales: list, present=None) -> list:
-    """Gradients with a per-parameter drift and noise, scaled per parameter; present(step, index) -> bool."""
-    drifts = [torch.randn(p.shape, generator=gen, dtype=DTYPE) for p in initial]
-    grads = []
-    for step in range(steps):
-        row = []
-        for index, p in enumerate(initial):
-            noise = torch.randn(p.shape, generator=gen, dtype=DTYPE)
-            g = scales[index] * (drifts[index] + noise)
-            row.append(g if present is None or present(step, index) else None)
-        grads.append(row)
-    return grads
+# Captured when this module is compiled, before the submission is imported.
+_OPTIMIZER = torch.optim.Optimizer
+_TYPE_MRO = type.__dict__["__mro__"]  # the real MRO of a class, whatever its metaclass says
+_TENSORS = (torch.Tensor, nn.Parameter)
 
 
 def _options(options: dict) -> dict:
@@ -91,206 +65,123 @@ def _run(optimizer, params: list, grads: list) -> list:
 
 
 def _number(value):
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    """A plain float for a number or a one-element tensor; otherwise the type's name in angle brackets."""
+    kind = type(value)
+    if kind in _TENSORS and value.numel() == 1:
         return float(value.detach().item())
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if kind is int or kind is float:
         return float(value)
-    return f"<{type(value).__name__}>"
+    return f"<{kind.__name__}>"
+
+
+def _trajectory(solution, inputs: dict) -> dict:
+    params = _fresh(inputs["initial"])
+    optimizer = _build(solution, inputs, params)
+    return {"trajectory": _run(optimizer, params, inputs["grads"])}
+
+
+def _class_name(cls) -> str:
+    """module.qualname of a class, read with type's own descriptors (a metaclass cannot answer for it)."""
+    module = type.__dict__["__module__"].__get__(cls)
+    return f"{module if type(module) is str else '?'}.{type.__dict__['__qualname__'].__get__(cls)}"
 
 
 # ---------------------------------------------------------------- probes
 
 
 def probe_class_info(solution, seed):
-    """What the candidate's AdamW class is: its MRO, and whether an instance is a torch Optimizer."""
-    optimizer = solution.AdamW([nn.Parameter(torch.zeros(2, dtype=DTYPE))])
+    """What the candidate's AdamW class is: its MRO by name, and whether torch's Optimizer itself is in it."""
+    optimizer = solution.AdamW([nn.Parameter(torch.zeros(2, dtype=torch.float64))])
+    mro = _TYPE_MRO.__get__(type(optimizer))
     return {
-        "is_optimizer": isinstance(optimizer, torch.optim.Optimizer),
-        "mro": [f"{c.__module__}.{c.__qualname__}" for c in type(optimizer).__mro__],
+        "mro": [_class_name(c) for c in mro],
+        "optimizer_in_mro": any(c is _OPTIMIZER for c in mro),
     }
 
 
-def probe_defaults(solution, seed):
+def probe_defaults(solution, seed, inputs):
     """AdamW(params) with every hyperparameter at its default, one plain list of parameters, 20 steps."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    initial = _draw_params(r, gen, 3)
-    scales = [1e-4, r.choice([1e-2, 1e-1]), 1.0]
-    r.shuffle(scales)
-    inputs = {"initial": initial, "grads": _draw_grads(r, gen, initial, 20, scales), "kwargs": {}, "groups": None}
-    params = _fresh(initial)
-    optimizer = _build(solution, inputs, params)
-    return {"inputs": inputs, "trajectory": _run(optimizer, params, inputs["grads"])}
+    return _trajectory(solution, inputs)
 
 
-def _three_groups(r: random.Random) -> tuple[dict, list]:
-    """Constructor defaults, then groups that inherit them, override lr/wd, and override betas/eps (wd 0)."""
-    kwargs = {
-        "lr": r.choice([0.01, 0.02, 0.04]),
-        "betas": [r.choice([0.8, 0.85, 0.9]), r.choice([0.95, 0.98, 0.99])],
-        "eps": r.choice([1e-8, 1e-7, 1e-6]),
-        "weight_decay": r.choice([0.05, 0.1, 0.2]),
-    }
-    groups = [
-        {"params": [0, 1], "options": {}},
-        {"params": [2], "options": {"lr": r.choice([0.06, 0.08, 0.1]), "weight_decay": r.choice([0.3, 0.4, 0.5])}},
-        {"params": [3, 4], "options": {"betas": [r.choice([0.6, 0.7]), r.choice([0.9, 0.93])],
-                                       "eps": r.choice([1e-5, 1e-4, 1e-3]), "weight_decay": 0.0}},
-    ]
-    return kwargs, groups
-
-
-def probe_groups(solution, seed):
+def probe_groups(solution, seed, inputs):
     """Three param groups with their own lr / betas / eps / weight_decay over constructor defaults, 20 steps."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    kwargs, groups = _three_groups(r)
-    initial = _draw_params(r, gen, 5)
-    scales = [r.choice([1e-3, 1e-2, 1e-1, 1.0]) for _ in initial]
-    inputs = {"initial": initial, "grads": _draw_grads(r, gen, initial, 20, scales), "kwargs": kwargs, "groups": groups}
-    params = _fresh(initial)
-    optimizer = _build(solution, inputs, params)
-    return {"inputs": inputs, "trajectory": _run(optimizer, params, inputs["grads"])}
+    return _trajectory(solution, inputs)
 
 
-def probe_first_step(solution, seed):
+def probe_first_step(solution, seed, inputs):
     """A single step from fresh state; every group sets lr, betas, eps and weight_decay explicitly."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    groups = []
-    for index in range(3):
-        groups.append({"params": [index], "options": {
-            "lr": round(r.uniform(0.02, 0.1), 4),
-            "betas": [r.choice([0.8, 0.9]), r.choice([0.99, 0.999])],
-            "eps": r.choice([1e-8, 1e-6]),
-            "weight_decay": round(r.uniform(0.1, 0.5), 3),
-        }})
-    initial = _draw_params(r, gen, 3)
-    scales = [1e-4, 1e-2, 1.0]
-    r.shuffle(scales)
-    inputs = {"initial": initial, "grads": _draw_grads(r, gen, initial, 1, scales), "kwargs": {}, "groups": groups}
-    params = _fresh(initial)
-    optimizer = _build(solution, inputs, params)
-    return {"inputs": inputs, "trajectory": _run(optimizer, params, inputs["grads"])}
+    return _trajectory(solution, inputs)
 
 
-def probe_zero_grads(solution, seed):
+def probe_zero_grads(solution, seed, inputs):
     """Gradients that are exactly zero for several steps: only the decoupled decay may move the weights."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    groups = [
-        {"params": [0, 1], "options": {"lr": round(r.uniform(0.05, 0.1), 4), "weight_decay": round(r.uniform(0.1, 0.5), 3)}},
-        {"params": [2], "options": {"lr": round(r.uniform(0.01, 0.05), 4), "weight_decay": round(r.uniform(0.5, 1.0), 3)}},
-    ]
-    initial = _draw_params(r, gen, 3)
-    steps = r.randint(6, 12)
-    grads = [[torch.zeros_like(p) for p in initial] for _ in range(steps)]
-    inputs = {"initial": initial, "grads": grads, "kwargs": {}, "groups": groups}
-    params = _fresh(initial)
-    optimizer = _build(solution, inputs, params)
-    return {"inputs": inputs, "trajectory": _run(optimizer, params, inputs["grads"])}
+    return _trajectory(solution, inputs)
 
 
-def _missing_grads_inputs(seed: int, steps: int) -> dict:
-    """Four parameters: one gets its first grad late, one misses random steps, one always has a grad, one never."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    late_start = r.randint(3, 7)
-    skipped = {step for step in range(steps) if r.random() < 0.4}
-    skipped.discard(steps - 1)
-    present = {
-        0: lambda step: step >= late_start,   # first grad arrives late
-        1: lambda step: step not in skipped,  # misses some steps
-        2: lambda step: True,                 # always
-        3: lambda step: False,                # never: stays exactly as it was
-    }
-    groups = [
-        {"params": [0, 2], "options": {"lr": round(r.uniform(0.02, 0.08), 4), "weight_decay": round(r.uniform(0.1, 0.4), 3)}},
-        {"params": [1, 3], "options": {"lr": round(r.uniform(0.02, 0.08), 4), "weight_decay": round(r.uniform(0.1, 0.4), 3),
-                                       "betas": [r.choice([0.7, 0.8]), r.choice([0.95, 0.99])]}},
-    ]
-    initial = _draw_params(r, gen, 4)
-    scales = [r.choice([1e-2, 1e-1, 1.0]) for _ in initial]
-    grads = _draw_grads(r, gen, initial, steps, scales, present=lambda step, index: present[index](step))
-    return {"initial": initial, "grads": grads, "kwargs": {"eps": r.choice([1e-8, 1e-6])}, "groups": groups}
-
-
-def probe_missing_grads(solution, seed):
+def probe_missing_grads(solution, seed, inputs):
     """Parameters whose .grad is None on some steps (or always), 20 steps."""
-    inputs = _missing_grads_inputs(seed, 20)
-    params = _fresh(inputs["initial"])
-    optimizer = _build(solution, inputs, params)
-    return {"inputs": inputs, "trajectory": _run(optimizer, params, inputs["grads"])}
+    return _trajectory(solution, inputs)
 
 
-def probe_state(solution, seed):
+def probe_state(solution, seed, inputs):
     """The optimizer's per-parameter state (optimizer.state[p]) after a run with missing grads."""
-    inputs = _missing_grads_inputs(seed, 12)
     params = _fresh(inputs["initial"])
     optimizer = _build(solution, inputs, params)
     _run(optimizer, params, inputs["grads"])
-    store = getattr(optimizer, "state", None)
+    store = optimizer.state
+    store_type = type(store).__name__
+    if not issubclass(type(store), dict):  # read below with dict's own methods, never the store's
+        return {"states": None, "store_type": store_type}
     states = []
     for p in params:
-        entry = store.get(p) if hasattr(store, "get") else None
-        if not isinstance(entry, dict) or not entry:
+        entry = dict.get(store, p)
+        if type(entry) is not dict or not entry:
             states.append(None)
             continue
+        exp_avg, exp_avg_sq = dict.get(entry, "exp_avg"), dict.get(entry, "exp_avg_sq")
         states.append({
-            "keys": sorted(str(k) for k in entry),
-            "step": _number(entry.get("step")),
-            "exp_avg": entry["exp_avg"].detach().clone() if isinstance(entry.get("exp_avg"), torch.Tensor) else None,
-            "exp_avg_sq": entry["exp_avg_sq"].detach().clone() if isinstance(entry.get("exp_avg_sq"), torch.Tensor) else None,
+            "keys": sorted(key for key in entry if type(key) is str),
+            "step": _number(dict.get(entry, "step")),
+            "exp_avg": exp_avg.detach().clone() if type(exp_avg) in _TENSORS else None,
+            "exp_avg_sq": exp_avg_sq.detach().clone() if type(exp_avg_sq) in _TENSORS else None,
         })
-    return {"inputs": inputs, "states": states, "store_type": type(store).__name__}
+    return {"states": states, "store_type": store_type}
 
 
-def probe_resume(solution, seed):
-    """state_dict() after k steps, load_state_dict() into a fresh optimizer over fresh parameters, continue.
-
-    Resumed twice from the same checkpoint: once with an optimizer built exactly like the first,
-    once with one built from bare groups at default hyperparameters (load_state_dict must bring
-    the checkpoint's hyperparameters back).
-    """
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    kwargs, groups = _three_groups(r)
-    steps = 16
-    save_at = r.randint(4, 9)
-    initial = _draw_params(r, gen, 5)
-    scales = [r.choice([1e-3, 1e-2, 1e-1, 1.0]) for _ in initial]
-    late = r.randrange(len(initial))  # no grad until after the checkpoint: no state for it when saved
-    grads = _draw_grads(r, gen, initial, steps, scales, present=lambda step, index: index != late or step >= save_at + 2)
-    inputs = {"initial": initial, "grads": grads, "kwargs": kwargs, "groups": groups}
-
-    params = _fresh(initial)
+def probe_resume(solution, seed, inputs):
+    """Stage 1: `save_at` steps, then state_dict(), saved with torch.save; the bytes cross to a fresh sandbox."""
+    params = _fresh(inputs["initial"])
     optimizer = _build(solution, inputs, params)
-    before = _run(optimizer, params, grads[:save_at])
-    checkpoint = copy.deepcopy(optimizer.state_dict())
-    saved_params = _snapshot(params)
-    del optimizer
+    before = _run(optimizer, params, inputs["grads"][:inputs["save_at"]])
+    buffer = io.BytesIO()
+    torch.save(optimizer.state_dict(), buffer)
+    return {"before": before, "checkpoint": torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8)}
 
+
+def probe_resume__stage2(solution, seed, inputs, carry):
+    """Stage 2, in a fresh process: load_state_dict() into fresh optimizers over fresh parameters, continue.
+
+    Twice from the same checkpoint: once with an optimizer built exactly like the first, once with one
+    built from bare groups at default hyperparameters (load_state_dict must bring the checkpoint's
+    hyperparameters back). Nothing the first process kept in memory survives.
+    """
+    data = bytes(carry["checkpoint"].numpy().tobytes())
+    saved = carry["before"][-1]
     resumed = {}
     for name, options in (("same_construction", {}), ("default_construction", {"override_kwargs": {}, "strip_group_options": True})):
-        fresh = _fresh(saved_params)
+        fresh = _fresh(saved)
         optimizer = _build(solution, inputs, fresh, **options)
-        optimizer.load_state_dict(copy.deepcopy(checkpoint))
-        resumed[name] = _run(optimizer, fresh, grads[save_at:])
-    return {"inputs": inputs, "save_at": save_at, "before": before, **resumed}
+        optimizer.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
+        resumed[name] = _run(optimizer, fresh, inputs["grads"][inputs["save_at"]:])
+    return resumed
 
 
-def probe_closure(solution, seed):
+def probe_closure(solution, seed, inputs):
     """step(closure): the closure zeroes grads, computes a loss and calls backward; step returns its loss."""
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    n, d = r.randint(6, 12), r.randint(2, 4)
-    x = torch.randn(n, d, generator=gen, dtype=DTYPE)
-    y = torch.randn(n, generator=gen, dtype=DTYPE)
-    initial = [torch.randn(d, generator=gen, dtype=DTYPE), torch.randn((), generator=gen, dtype=DTYPE)]
-    kwargs = {"lr": round(r.uniform(0.02, 0.1), 4), "weight_decay": round(r.uniform(0.1, 0.4), 3)}
-    steps = r.randint(4, 8)
-    params = _fresh(initial)
-    optimizer = solution.AdamW(params, **kwargs)
+    x, y = inputs["x"], inputs["y"]
+    params = _fresh(inputs["initial"])
+    optimizer = solution.AdamW(params, **inputs["kwargs"])
     w, b = params
 
     def closure():
@@ -300,11 +191,10 @@ def probe_closure(solution, seed):
         return loss
 
     losses, trajectory = [], []
-    for _ in range(steps):
+    for _ in range(inputs["steps"]):
         for p in params:
             p.grad = None
         returned = optimizer.step(closure)
         losses.append(None if returned is None else _number(returned))
         trajectory.append(_snapshot(params))
-    return {"inputs": {"x": x, "y": y, "initial": initial, "kwargs": kwargs, "steps": steps},
-            "losses": losses, "trajectory": trajectory}
+    return {"losses": losses, "trajectory": trajectory}

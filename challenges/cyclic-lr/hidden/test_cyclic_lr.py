@@ -2,24 +2,21 @@
 
 Expected values come from torch's own CyclicLR, run here on the trusted side: an SGD optimizer over
 one dummy parameter, CyclicLR(optimizer, base_lr, max_lr, step_size_up, ..., cycle_momentum=False),
-and after each of `n_steps` calls to scheduler.step() the optimizer's lr is read. The cases are read
-from `reference[...]`: the same probe run on the reference solution in this trusted process with the
-same seed. Nothing the candidate's probe reports about its inputs is believed; only its `lrs` are
-compared.
+and after each of `n_steps` calls to scheduler.step() the optimizer's lr is read. The configurations
+come from `inputs[...]`, drawn on the trusted side (hidden/inputs.py); only the candidate's `lrs` are
+read from the probes.
 
-The rule "do not run torch's CyclicLR" is checked by parsing `submission_source` with `ast` (never
-running it).
+The rule "no torch lr schedulers in solution.py" is declared in challenge.toml: the harness enforces
+it at run time in the sandbox and in the source text, and while it is broken every check here fails.
 """
-
 
 import pytest
 from torch.optim.lr_scheduler import CyclicLR
 
-from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references, torch_lr_trace
+from harness.testing import assert_float_close, expect, torch_lr_trace
 
 RTOL = 1e-6
 ATOL = 1e-12
-
 
 
 def torch_trajectory(case: dict) -> list[float]:
@@ -35,16 +32,15 @@ def describe(case: dict) -> str:
     return f"cyclic_lr(step, {case['base_lr']!r}, {case['max_lr']!r}, {case['step_size_up']!r}{extra})"
 
 
-def compare(found, trusted) -> None:
+def compare(found, trusted: dict) -> None:
     """Compare the candidate's lrs with torch's CyclicLR for every case of one probe, every step."""
-    expect(isinstance(found, dict) and isinstance(found.get("lrs"), list), "probe result",
-           "a dict with a list 'lrs'", found)
+    expect(type(found) is dict and type(found.get("lrs")) is list, "probe result", "a dict with a list 'lrs'", found)
     rows = found["lrs"]
     cases = trusted["cases"]
     expect(len(rows) == len(cases), "number of schedules in the probe result", len(cases), len(rows))
     for case, row in zip(cases, rows):
         expected = torch_trajectory(case)
-        expect(isinstance(row, list) and len(row) == len(expected),
+        expect(type(row) is list and len(row) == len(expected),
                f"{describe(case)}: values for steps 0..{case['n_steps']}", f"a list of {len(expected)} values", row)
         for step, (got, want) in enumerate(zip(row, expected)):
             assert_float_close(got, want, f"{describe(case)} at step={step} (torch's CyclicLR value)",
@@ -52,38 +48,24 @@ def compare(found, trusted) -> None:
 
 
 @pytest.mark.points(2)
-def test_triangular_defaults(probes, reference):
+def test_triangular_defaults(probes, inputs):
     """cyclic_lr(step, base_lr, max_lr, step_size_up) with defaults follows CyclicLR's symmetric triangle."""
-    compare(probes["triangular"], reference["triangular"])
+    compare(probes["triangular"], inputs["triangular"])
 
 
 @pytest.mark.points(2)
-def test_triangular_asymmetric(probes, reference):
+def test_triangular_asymmetric(probes, inputs):
     """With step_size_down != step_size_up the rise and the fall have their own lengths, as in CyclicLR."""
-    compare(probes["asymmetric"], reference["asymmetric"])
+    compare(probes["asymmetric"], inputs["asymmetric"])
 
 
 @pytest.mark.points(2)
-def test_triangular2(probes, reference):
+def test_triangular2(probes, inputs):
     """mode='triangular2': full amplitude in the first cycle, halved at the start of each later cycle."""
-    compare(probes["triangular2"], reference["triangular2"])
+    compare(probes["triangular2"], inputs["triangular2"])
 
 
 @pytest.mark.points(2)
-def test_exp_range(probes, reference):
+def test_exp_range(probes, inputs):
     """mode='exp_range': the amplitude shrinks by gamma at every step, as in CyclicLR."""
-    compare(probes["exp_range"], reference["exp_range"])
-
-
-@pytest.mark.points(1)
-def test_does_not_use_torch_cyclic_lr(submission_source):
-    """The submission computes the lr itself: it never refers to torch.optim.lr_scheduler, CyclicLR or another scheduler class."""
-    forbid_references(submission_source, TORCH_LR_SCHEDULERS, "no torch lr schedulers in solution.py")
-
-
-@pytest.fixture(autouse=True)
-def own_implementation_only(request, submission_source):
-    """The rule gates every behaviour check: values that torch computed for the submission earn nothing."""
-    if request.node.name != "test_does_not_use_torch_cyclic_lr":
-        forbid_references(submission_source, TORCH_LR_SCHEDULERS,
-                          "no torch lr schedulers in solution.py (every check fails while it is broken)")
+    compare(probes["exp_range"], inputs["exp_range"])

@@ -3,19 +3,17 @@
 Expected values come from torch's own schedulers, run here on the trusted side: for each case an
 SGD optimizer over one dummy parameter is built with lr = base_lr, the matching scheduler is
 constructed, and after each of `n_steps` calls to scheduler.step() the optimizer's lr is read.
-The cases (kinds, base lrs, parameters, step counts) are read from `reference[...]`: the same probe
-run on the reference solution in this trusted process with the same seed. Nothing the candidate's
-probe reports about its inputs is believed; only its `lrs` are compared.
+The cases come from `inputs[...]`, drawn on the trusted side (hidden/inputs.py); only the
+candidate's `lrs` are read from the probes.
 
-The rule "do not run torch's schedulers" is checked by parsing `submission_source` with `ast`
-(never running it).
+The rule "no torch lr schedulers in solution.py" is declared in challenge.toml: the harness enforces
+it at run time in the sandbox and in the source text, and while it is broken every check here fails.
 """
-
 
 import pytest
 from torch.optim import lr_scheduler
 
-from harness.testing import TORCH_LR_SCHEDULERS, assert_float_close, expect, forbid_references, torch_lr_trace
+from harness.testing import assert_float_close, expect, torch_lr_trace
 
 RTOL = 1e-6
 ATOL = 1e-12
@@ -30,7 +28,6 @@ SCHEDULERS = {
 }
 
 
-
 def torch_trajectory(case: dict) -> list[float]:
     """The lr torch's scheduler leaves in the optimizer after 0, 1, ..., n_steps calls to step()."""
     return torch_lr_trace(lambda optimizer: SCHEDULERS[case["kind"]](optimizer, **case["params"]),
@@ -42,17 +39,16 @@ def describe(case: dict) -> str:
     return f"lr_at({case['kind']!r}, step, {case['base_lr']!r}, {args})"
 
 
-def compare_kind(found, trusted, keep=lambda case, step: True) -> int:
+def compare_kind(found, trusted: dict, keep=lambda case, step: True) -> int:
     """Compare the candidate's lrs with torch's for every case of one probe; returns how many were compared."""
-    expect(isinstance(found, dict) and isinstance(found.get("lrs"), list), "probe result",
-           "a dict with a list 'lrs'", found)
+    expect(type(found) is dict and type(found.get("lrs")) is list, "probe result", "a dict with a list 'lrs'", found)
     rows = found["lrs"]
     cases = trusted["cases"]
     expect(len(rows) == len(cases), "number of schedules in the probe result", len(cases), len(rows))
     compared = 0
     for case, row in zip(cases, rows):
         expected = torch_trajectory(case)
-        expect(isinstance(row, list) and len(row) == len(expected), f"{describe(case)}: values for steps 0..{case['n_steps']}",
+        expect(type(row) is list and len(row) == len(expected), f"{describe(case)}: values for steps 0..{case['n_steps']}",
                f"a list of {len(expected)} values", row)
         for step, (got, want) in enumerate(zip(row, expected)):
             if keep(case, step):
@@ -62,58 +58,44 @@ def compare_kind(found, trusted, keep=lambda case, step: True) -> int:
 
 
 @pytest.mark.points(2)
-def test_step_lr(probes, reference):
+def test_step_lr(probes, inputs):
     """'step' matches StepLR: decays by gamma every step_size scheduler steps, at the right steps."""
-    compare_kind(probes["step"], reference["step"])
+    compare_kind(probes["step"], inputs["step"])
 
 
 @pytest.mark.points(2)
-def test_multistep_lr(probes, reference):
+def test_multistep_lr(probes, inputs):
     """'multistep' matches MultiStepLR, including the lr exactly at each milestone."""
-    compare_kind(probes["multistep"], reference["multistep"])
+    compare_kind(probes["multistep"], inputs["multistep"])
 
 
 @pytest.mark.points(1)
-def test_exponential_lr(probes, reference):
+def test_exponential_lr(probes, inputs):
     """'exponential' matches ExponentialLR."""
-    compare_kind(probes["exponential"], reference["exponential"])
+    compare_kind(probes["exponential"], inputs["exponential"])
 
 
 @pytest.mark.points(1)
-def test_cosine_up_to_tmax(probes, reference):
+def test_cosine_up_to_tmax(probes, inputs):
     """'cosine' matches CosineAnnealingLR for steps 0..T_max."""
-    compared = compare_kind(probes["cosine"], reference["cosine"], keep=lambda case, step: step <= case["params"]["T_max"])
+    compared = compare_kind(probes["cosine"], inputs["cosine"], keep=lambda case, step: step <= case["params"]["T_max"])
     expect(compared > 0, "steps compared", "at least one", compared)
 
 
 @pytest.mark.points(2)
-def test_cosine_past_tmax(probes, reference):
+def test_cosine_past_tmax(probes, inputs):
     """'cosine' matches CosineAnnealingLR after T_max too, where torch's schedule climbs back up."""
-    compared = compare_kind(probes["cosine"], reference["cosine"], keep=lambda case, step: step > case["params"]["T_max"])
+    compared = compare_kind(probes["cosine"], inputs["cosine"], keep=lambda case, step: step > case["params"]["T_max"])
     expect(compared > 0, "steps compared", "at least one", compared)
 
 
 @pytest.mark.points(2)
-def test_linear_lr(probes, reference):
+def test_linear_lr(probes, inputs):
     """'linear' matches LinearLR for warm-ups and decays, before and after total_iters."""
-    compare_kind(probes["linear"], reference["linear"])
+    compare_kind(probes["linear"], inputs["linear"])
 
 
 @pytest.mark.points(2)
-def test_polynomial_lr(probes, reference):
+def test_polynomial_lr(probes, inputs):
     """'polynomial' matches PolynomialLR for powers other than 1, before and after total_iters."""
-    compare_kind(probes["polynomial"], reference["polynomial"])
-
-
-@pytest.mark.points(3)
-def test_does_not_use_torch_schedulers(submission_source):
-    """The submission computes the values itself: it never refers to torch.optim.lr_scheduler or a scheduler class."""
-    forbid_references(submission_source, TORCH_LR_SCHEDULERS, "no torch lr schedulers in solution.py")
-
-
-@pytest.fixture(autouse=True)
-def own_implementation_only(request, submission_source):
-    """The rule gates every behaviour check: values that torch computed for the submission earn nothing."""
-    if request.node.name != "test_does_not_use_torch_schedulers":
-        forbid_references(submission_source, TORCH_LR_SCHEDULERS,
-                          "no torch lr schedulers in solution.py (every check fails while it is broken)")
+    compare_kind(probes["polynomial"], inputs["polynomial"])

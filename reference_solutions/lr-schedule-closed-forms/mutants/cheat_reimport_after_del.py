@@ -1,0 +1,26 @@
+"""Cheat: deletes torch's scheduler module from sys.modules and imports it again, hoping for fresh, untouched
+classes; steps those instead of computing the closed forms."""
+# harness: max-score = 0
+
+import importlib
+import sys
+
+import torch
+
+_NAME = "torch.optim." + "lr_" + "sched" + "uler"
+del sys.modules[_NAME]
+_module = importlib.import_module(_NAME)
+
+
+_KINDS = {"step": "Step" + "LR", "multistep": "Multi" + "Step" + "LR", "exponential": "Exponential" + "LR",
+          "cosine": "Cosine" + "Annealing" + "LR", "linear": "Linear" + "LR", "polynomial": "Polynomial" + "LR"}
+
+
+def lr_at(kind: str, step: int, base_lr: float, **params) -> float:
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=base_lr)
+    scheduler = getattr(_module, _KINDS[kind])(optimizer, **params)
+    for _ in range(step):
+        optimizer.step()
+        scheduler.step()
+    return float(optimizer.param_groups[0]["lr"])
