@@ -1,35 +1,85 @@
 # Two commands for a new user: `make demo` grades a submission, `make test` runs the tests.
-PYTHON ?= python3
+# Every target runs in .venv, which this Makefile makes from requirements.lock (never the system Python).
 DEMO_CHALLENGE ?= cosine-annealing-tmax
+# Pythons tried in turn to make .venv (the first that runs and is >= 3.11). The lock pins CPython 3.11
+# wheels (torch's CPU build), so 3.11 comes first; `make BASE_PYTHON=/path/to/python3.11` picks one.
+PYTHON_CANDIDATES ?= python3.11 python3.13 python3.12 python3
+BASE_PYTHON ?=
+PYTEST_ARGS ?=
+LOCK_FLAGS ?=
 
-.PHONY: install image demo test validate benchmark catalog
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-from-lock
 
-install:
-	@$(PYTHON) -c "import harness, torch, docker, pytest_timeout" 2>/dev/null || $(PYTHON) -m pip install -e .
+.PHONY: venv install image demo test typecheck validate benchmark catalog lock
 
-image: install
-	$(PYTHON) -m harness image build
+# .venv, then the lock with hashes checked, then the project itself (editable, no dependencies).
+# Redone only when requirements.lock or pyproject.toml changed since the last install.
+$(STAMP): requirements.lock pyproject.toml
+	@set -e; \
+	if [ ! -x $(PY) ]; then \
+		base=""; \
+		for candidate in $(if $(BASE_PYTHON),$(BASE_PYTHON),$(PYTHON_CANDIDATES)); do \
+			if $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then \
+				base=$$($$candidate -c 'import sys; print(sys.executable)'); break; fi; \
+		done; \
+		if [ -z "$$base" ]; then \
+			echo "error: no Python >= 3.11 found (tried: $(if $(BASE_PYTHON),$(BASE_PYTHON),$(PYTHON_CANDIDATES))). Install Python 3.11 (with its venv module), or name one with make BASE_PYTHON=/path/to/python3.11." >&2; \
+			exit 1; fi; \
+		if ! $$base -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+			echo "error: $$base has no venv/ensurepip module (on Debian: apt-get install python3-venv)." >&2; exit 1; fi; \
+		echo "creating $(VENV) with $$base ($$($$base -c 'import platform; print(platform.python_version())'))"; \
+		$$base -m venv $(VENV); \
+	fi; \
+	echo "installing requirements.lock into $(VENV) (hashes checked)"; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+	touch $@; \
+	echo "$(VENV) is ready: $$($(PY) -c 'import sys; print(sys.executable)'), $$($(PY) -m pip list --format=freeze --disable-pip-version-check | wc -l) packages"
 
-# Builds the image where a Docker engine answers (else grades with the local backend),
-# then grades the reference and the starter of one challenge and prints both reports.
-demo: install
-	@if $(PYTHON) -c "import docker; docker.from_env(timeout=5).ping()" >/dev/null 2>&1; then \
-		$(PYTHON) -m harness image build; \
-	else echo "No Docker engine answers: grading with the local backend (it isolates less)."; fi
-	@echo "== reference solution =="
-	-$(PYTHON) -m harness grade $(DEMO_CHALLENGE) reference_solutions/$(DEMO_CHALLENGE)/solution.py --seed 1
-	@echo "== starter code =="
-	-$(PYTHON) -m harness grade $(DEMO_CHALLENGE) challenges/$(DEMO_CHALLENGE)/starter/solution.py --seed 1
+venv install: $(STAMP)
 
-test: install
-	$(PYTHON) -m pytest
+# Builds the sandbox image (always; `harness image ensure` builds only when the tag is missing).
+image: $(STAMP)
+	$(PY) -m harness image build
 
-validate: install
-	$(PYTHON) -m harness validate
+# Where a Docker engine answers: the sandbox image (built only when missing), then grading on docker;
+# else grading with the local backend. Grades the reference and the starter of one challenge and
+# prints their score lines; the full JSON reports go to demo-reference.json and demo-starter.json.
+demo: $(STAMP)
+	@set -e; \
+	if $(PY) -c "import docker; docker.from_env(timeout=5).ping()" >/dev/null 2>&1; then \
+		echo "Docker engine found: the sandbox image $$($(PY) -m harness image tag)"; \
+		$(PY) -m harness image ensure >/dev/null; backend=docker; \
+	else echo "No Docker engine answers: grading with the local backend (it isolates less)."; backend=local; fi; \
+	echo "== reference solution =="; \
+	$(PY) -m harness grade $(DEMO_CHALLENGE) reference_solutions/$(DEMO_CHALLENGE)/solution.py \
+		--seed 1 --backend $$backend -o demo-reference.json; \
+	echo "   full report: demo-reference.json"; \
+	echo "== starter code =="; \
+	$(PY) -m harness grade $(DEMO_CHALLENGE) challenges/$(DEMO_CHALLENGE)/starter/solution.py \
+		--seed 1 --backend $$backend -o demo-starter.json; \
+	echo "   full report: demo-starter.json"
 
-benchmark: install
-	$(PYTHON) benchmarks/grading_speed.py
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
-catalog: install
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+validate: $(STAMP)
+	$(PY) -m harness validate
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/grading_speed.py
+
+catalog: $(STAMP)
 	{ printf '# Challenge catalog\n\nGenerated by `make catalog` (`harness list --format markdown`); a test fails when it is out of date. `harness show ID` prints a statement, `harness init ID DIR` sets up a candidate'"'"'s folder.\n\n'; \
-	  $(PYTHON) -m harness list --format markdown; } > challenges/README.md
+	  $(PY) -m harness list --format markdown; } > challenges/README.md
+
+# Re-resolves requirements.lock from pyproject.toml (keeping the current pins where they still fit;
+# `make lock LOCK_FLAGS=--upgrade` moves everything to the newest versions). Runs on CPython 3.11.
+lock: $(STAMP)
+	$(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
+		--no-emit-find-links --no-emit-index-url $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml

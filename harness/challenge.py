@@ -9,8 +9,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHALLENGES_DIR = REPO_ROOT / "challenges"
+from harness.resources import PACKAGE_PARENT, data_root
+
+REPO_ROOT = PACKAGE_PARENT  # the folder holding the harness package (the repository in a checkout)
+CHALLENGES_DIR = data_root() / "challenges"  # the repository's, or the copy bundled in an installed wheel
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
@@ -45,6 +47,25 @@ class Limits(BaseModel):
     output_kb: int = Field(1024, ge=16, le=65536, description="Most KiB the submission may print before it is stopped.")
 
 
+class Rule(BaseModel):
+    """A rule the statement states, enforced in the sandbox at run time and in the source text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN, description="Short name, shown in reports.")
+    description: str = Field(min_length=1, max_length=300, description="The rule as the statement says it.")
+    forbid: list[str] = Field(min_length=1, description="Dotted names of torch modules, classes or functions the submission may not use.")
+    source_names: list[str] = Field(default_factory=list, description="Names whose mention in the source breaks the rule too (parsed, never run).")
+    gates: list[str] = Field(default_factory=list, description="Checks that fail while the rule is broken; empty means every check.")
+
+    @model_validator(mode="after")
+    def _dotted(self) -> "Rule":
+        for name in self.forbid:
+            if not re.fullmatch(r"torch(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+                raise ValueError(f"forbid entry {name!r} is not a dotted name inside torch")
+        return self
+
+
 class ChallengeMeta(BaseModel):
     """The contents of `challenge.toml`."""
 
@@ -60,6 +81,8 @@ class ChallengeMeta(BaseModel):
     submission_file: str = Field("solution.py", pattern=r"^[A-Za-z0-9_]+\.(py|toml)$")
     max_score: float = Field(gt=0, description="Sum of the points of all checks.")
     limits: Limits = Field(default_factory=Limits)
+    rules: list[Rule] = Field(default_factory=list, description="Rules enforced at run time; see docs/CHALLENGE_FORMAT.md.")
+    pinned: list[str] = Field(default_factory=list, description="Extra dotted torch objects whose attributes the sandbox's guard pins.")
 
     @model_validator(mode="after")
     def _file_matches_kind(self) -> "ChallengeMeta":
@@ -99,6 +122,11 @@ class Challenge:
     @property
     def probes(self) -> Path:
         return self.hidden_dir / "probes.py"
+
+    @property
+    def inputs(self) -> Path:
+        """`hidden/inputs.py`: draws probe inputs on the trusted side (optional)."""
+        return self.hidden_dir / "inputs.py"
 
     @property
     def module_name(self) -> str:

@@ -130,8 +130,8 @@ def init(challenge: Challenge, directory: Path) -> None:
               help="Write the JSON report here instead of stdout.")
 def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str, output: Optional[Path]) -> None:
     """Grade SUBMISSION (a file, or a folder holding the challenge's submission file) and print a JSON report."""
-    sandbox = None if challenge.meta.kind is Kind.quiz else _backend(backend)
     try:
+        sandbox = None if challenge.meta.kind is Kind.quiz else _backend(backend)
         report = _grade_with(challenge, sandbox, submission, seed)
     except KeyboardInterrupt:
         _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
@@ -183,11 +183,11 @@ def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed
     sys.exit(EXIT_UNGRADABLE if failures else EXIT_OK)
 
 
-def _grade_with(challenge: Challenge, sandbox, path: Path, seed: int) -> Report:
+def _grade_with(challenge: Challenge, sandbox, path: Path, seed: Optional[int]) -> Report:
     if challenge.meta.kind is Kind.quiz:
         from harness.quiz import grade_quiz
 
-        return grade_quiz(challenge=challenge, submission=path)
+        return grade_quiz(challenge=challenge, submission=path, seed=seed)
     from harness.grader import grade as grade_code
 
     return grade_code(challenge=challenge, submission=path, backend=sandbox, seed=seed)
@@ -220,9 +220,39 @@ def image_build(base: str) -> None:
         _fail(str(error))
 
 
+@image.command("ensure")
+@click.option("--base", type=click.Choice(["auto", "pull", "debootstrap"]), default="auto", show_default=True,
+              help="Base image, when a build is needed (as for `image build`).")
+def image_ensure(base: str) -> None:
+    """Print the sandbox image's tag, building it only if the engine does not have it (returns at once when it does)."""
+    from harness.image import ImageError, ensure_image
+    from harness.sandbox.base import SandboxError
+
+    logging.getLogger("harness.image").setLevel(logging.INFO)
+    try:
+        click.echo(ensure_image(base=base))
+    except (ImageError, SandboxError) as error:
+        _fail(str(error))
+
+
 @image.command("tag")
 def image_tag_command() -> None:
-    """Print the tag of the image this checkout grades with."""
+    """Print the tag of the image this harness grades with (a hash of the Dockerfile, the worker and the lock)."""
     from harness.image import image_tag
 
     click.echo(image_tag())
+
+
+def run() -> None:
+    """The `harness` program: the command line, with Ctrl-C anywhere (even while starting) exiting 130."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:  # click turns a Ctrl-C outside a command's own handler into Abort
+        click.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
