@@ -73,9 +73,9 @@ class ReferenceResults:
                     try:
                         values = []
                         for stage in range(1, probe.stages + 1):
-                            carry = values[-1] if values else None
+                            carry = decode(values[-1]) if values else None  # what crossed the wire, fresh
                             value = call_probe(probes[probe.name][stage - 1], solution, probe.seed,
-                                               decode(probe.inputs[stage - 1]), decode(encode(carry)),
+                                               decode(probe.inputs[stage - 1]), carry,
                                                probe.has_inputs[stage - 1], stage)
                             values.append(encode(value))
                         self._values[probe.name] = decode_value(values[0] if probe.stages == 1 else values)

@@ -1,236 +1,323 @@
 """Probes for resume-training.
 
-Each training probe runs one seeded training job twice: once straight through, and once cut short
-after some epochs (the "crash"), then continued from the candidate's checkpoint in brand-new
-model, optimizer, scheduler and loader-generator objects, exactly as a restarted script would.
-The straight run never touches the candidate's code, so the checks can take it from the
-reference run in the trusted process. Nothing is judged here: the probes only report what
-happened.
+Each training probe runs one job drawn on the trusted side (hidden/inputs.py: data, initial weights,
+optimizer and schedule settings, the loader's seed, the crash points) the way a restarted script
+would. Stage 1 trains from the job's initial weights, saving after every epoch, until the first
+crash, and hands on only the bytes of the checkpoint file. Stage 2 runs in a fresh sandbox process:
+it builds new objects (the model with other initial weights, which is all that stage's inputs
+hold), writes those bytes to a new path, calls load_checkpoint and trains on, saving after every
+epoch; for OneCycleLR it crashes again, and stage 3, in yet another process, resumes from the
+second file. Nothing but the file crosses from one stage to the next (no stage's inputs hold the
+first run's initial weights), so only what the file holds can carry the run over.
+
+The uninterrupted run never touches the candidate's code: the checks compute it on the trusted
+side, with these same functions. Nothing is judged here: the probes only report what happened.
 """
 
+import collections
+import io
 import os
-import random
 import tempfile
 
 import torch
 import torch.nn.functional as F
+import torch.optim.optimizer as optimizer_module
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-IN_FEATURES = 4
-HIDDEN = 8
-BATCH_SIZE = 8
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a checkpoint of these small models is a few KiB
+
+# Pickling a tensor the first time makes copyreg cache `torch.Tensor.__slotnames__`. This module is
+# loaded before the sandbox's guard takes its snapshot, so filling that cache now keeps the first
+# torch.save in a probe (the candidate's, honestly) from reading as a new attribute on torch.Tensor.
+torch.save(torch.zeros(1), io.BytesIO())
 
 
-# ---------------------------------------------------------------- shared pieces
+# ---------------------------------------------------------------- the training script (shared with the trusted side)
 
 
-def _data(seed, n):
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, IN_FEATURES, generator=gen)
-    w = torch.randn(IN_FEATURES, 1, generator=gen)
-    y = torch.sin(x @ w) + 0.1 * torch.randn(n, 1, generator=gen)
-    return TensorDataset(torch.arange(n), x, y)
+def _build(job, weights):
+    """What a (re)started script builds before it looks for a checkpoint: model, optimizer, scheduler, generator, loader."""
+    hidden, features = weights["0.weight"].shape
+    model = nn.Sequential(nn.Linear(features, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    model.load_state_dict(weights)
+    settings = job["optimizer"]
+    if settings["groups"] == 2:
+        params = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+    else:
+        params = model.parameters()
+    optimizer = torch.optim.SGD(params, lr=settings["lr"], momentum=settings["momentum"],
+                                nesterov=settings["nesterov"], weight_decay=settings["weight_decay"])
+    schedule = job["scheduler"]
+    if schedule["kind"] == "step":
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=schedule["step_size"], gamma=schedule["gamma"])
+    else:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=list(schedule["max_lr"]),
+                                                        total_steps=schedule["total_steps"])
+    generator = torch.Generator().manual_seed(job["loader_seed"])
+    dataset = TensorDataset(torch.arange(job["x"].shape[0]), job["x"], job["y"])
+    loader = DataLoader(dataset, batch_size=job["batch_size"], shuffle=True, generator=generator)
+    return model, optimizer, scheduler, generator, loader
 
 
-def _model(init_seed):
-    torch.manual_seed(init_seed)
-    return nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1))
+def _lr(value):
+    """A param group's lr as plain data: a float, or the name of whatever else it holds."""
+    return value if type(value) is float else f"a {type(value).__name__}"
+
+
+def _train_epoch(model, optimizer, scheduler, loader, job):
+    """One epoch of the script's loop; returns the lrs of every batch (one per param group) and the sample order."""
+    lrs, order = [], []
+    for index, x, y in loader:
+        order.extend(index.tolist())
+        lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])
+        optimizer.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        optimizer.step()
+        if job["per_batch"]:
+            scheduler.step()
+    if not job["per_batch"]:
+        scheduler.step()
+    return lrs, order
 
 
 def _weights(model):
-    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    """The model's parameters by state_dict name, read straight from the parameters (no state_dict hooks run)."""
+    return {name: tensor.detach().clone() for name, tensor in model.named_parameters()}
 
 
-class Job:
-    """One training run's fixed recipe: data, model init, optimizer, scheduler, loader seed."""
-
-    def __init__(self, dataset, init_seed, loader_seed, epochs, make_optimizer, make_scheduler, per_batch):
-        self.dataset = dataset
-        self.init_seed = init_seed
-        self.loader_seed = loader_seed
-        self.epochs = epochs
-        self.make_optimizer = make_optimizer
-        self.make_scheduler = make_scheduler
-        self.per_batch = per_batch
-
-    def fresh(self, init_seed):
-        """What a (re)started script builds before it looks for a checkpoint."""
-        model = _model(init_seed)
-        optimizer = self.make_optimizer(model)
-        scheduler = self.make_scheduler(optimizer)
-        generator = torch.Generator().manual_seed(self.loader_seed)
-        loader = DataLoader(self.dataset, batch_size=BATCH_SIZE, shuffle=True, generator=generator)
-        return model, optimizer, scheduler, generator, loader
-
-    def run_epoch(self, model, optimizer, scheduler, loader, trace):
-        order = []
-        for index, x, y in loader:
-            order.extend(int(i) for i in index)
-            trace["lrs"].append([float(group["lr"]) for group in optimizer.param_groups])
-            optimizer.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            optimizer.step()
-            if self.per_batch:
-                scheduler.step()
-        if not self.per_batch:
-            scheduler.step()
-        trace["orders"].append(order)
+def _frozen(model):
+    """The parameters as immutable data, so code that runs later (a save_checkpoint call) cannot rewrite the record."""
+    return tuple((name, str(p.dtype).rpartition(".")[2], tuple(p.shape), tuple(p.detach().flatten().tolist()))
+                 for name, p in model.named_parameters())
 
 
-def _straight(job):
-    model, optimizer, scheduler, _, loader = job.fresh(job.init_seed)
-    trace = {"lrs": [], "orders": []}
-    for _ in range(job.epochs):
-        job.run_epoch(model, optimizer, scheduler, loader, trace)
-    trace["final"] = _weights(model)
-    return trace
+def _thawed(frozen):
+    return {name: torch.tensor(values, dtype=getattr(torch, dtype)).reshape(shape) for name, dtype, shape, values in frozen}
 
 
-def _with_crashes(solution, job, crash_after, folder):
-    """Train, saving after every epoch; stop after each epoch count in `crash_after`, restart from the file.
+# ---------------------------------------------------------------- what the candidate's code may change
 
-    Every restart builds new objects (the model with different initial weights) and loads the
-    checkpoint after it was moved to a new name, as when a job is resubmitted on another machine.
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _plain(value, depth=0):
+    """Data that runs no code when the script reads it or computes with it: plain values, exact tensors, containers of them."""
+    kind = type(value)
+    if kind in _PLAIN or kind is torch.Tensor:
+        return True
+    if depth < 8 and (kind is list or kind is tuple):
+        return all(_plain(item, depth + 1) for item in value)
+    if depth < 8 and kind is dict:
+        return all(type(key) in _PLAIN and _plain(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def _same_items(found, items):
+    return type(found) in (dict, collections.OrderedDict) and len(found) == len(items) and all(
+        type(key) in _PLAIN and type(key) is type(old_key) and key == old_key and value is old_value
+        for (key, value), (old_key, old_value) in zip(dict.items(found), items))
+
+
+def _snapshot(model, optimizer, scheduler, loader):
+    """The script's objects as built, before the candidate's code ran: each one's class and attributes (hook tables included)."""
+    objects = [model, *model._modules.values(), optimizer, scheduler, loader, loader.sampler, loader.batch_sampler,
+               loader.dataset]
+    kept = []
+    for obj in objects:
+        attrs = dict(vars(obj))
+        tables = {key: list(dict.items(value)) for key, value in attrs.items()
+                  if type(value) in (dict, collections.OrderedDict) and not _plain(value)}
+        kept.append((obj, type(obj), attrs, tables))
+    return {"objects": kept, "params": list(model.parameters()), "optimizer": optimizer}
+
+
+def _check_unchanged(snapshot):
+    """After the candidate's code ran: the script's objects are still torch's own, with no hooks or code added.
+
+    load_checkpoint may change their state (plain values and tensors, the optimizer's state and
+    param groups) but not their classes, their methods, their hook tables or the objects they hold;
+    otherwise the candidate's code could run again in the middle of the script and rewrite what it
+    records. The probe fails, saying so.
     """
-    trace = {"lrs": [], "orders": [], "starts": [], "after_load": [], "at_crash": []}
-    model, optimizer, scheduler, generator, loader = job.fresh(job.init_seed)
-    epoch = 0
-    stops = list(crash_after) + [None]
-    for restart, stop in enumerate(stops):
-        path = os.path.join(folder, f"run{restart}.pt")
-        while epoch < job.epochs and (stop is None or epoch < stop):
-            job.run_epoch(model, optimizer, scheduler, loader, trace)
-            solution.save_checkpoint(path, model, optimizer, scheduler, epoch, generator=generator)
-            epoch += 1
-        if stop is None:
-            break
-        trace["at_crash"].append(_weights(model))
-        moved = os.path.join(folder, f"moved{restart}.pt")
-        os.replace(path, moved)
-        del model, optimizer, scheduler, generator, loader
-        model, optimizer, scheduler, generator, loader = job.fresh(job.init_seed + 1000 + restart)
-        start = solution.load_checkpoint(moved, model, optimizer, scheduler, generator=generator)
-        trace["starts"].append(start if isinstance(start, int) and not isinstance(start, bool) else repr(start))
-        trace["after_load"].append(_weights(model))
-        epoch = start if isinstance(start, int) else epoch
-    trace["final"] = _weights(model)
-    return trace
+    def fail(what):
+        raise RuntimeError(f"the submission changed more than the state of the training script's objects: {what} "
+                           "(classes, methods and hook tables must stay torch's own)")
+
+    optimizer = snapshot["optimizer"]
+    for obj, cls, attrs, tables in snapshot["objects"]:
+        name = cls.__name__
+        if type(obj) is not cls:
+            fail(f"the class of the {name}")
+        found = vars(obj)
+        if type(found) is not dict or any(key not in found for key in attrs):
+            fail(f"the attributes of the {name}")
+        for key, value in found.items():
+            if obj is optimizer and key in ("state", "param_groups"):
+                continue  # checked below
+            before = attrs.get(key)  # torch adds a few plain flags as it trains (SGD._opt_called)
+            if _plain(before):
+                if not _plain(value):
+                    fail(f"{name}.{key}")
+            elif value is not before or (key in tables and not _same_items(value, tables[key])):
+                fail(f"{name}.{key}")
+    params = snapshot["params"]
+    for param in params:
+        if type(param) is not nn.Parameter or param._backward_hooks is not None or \
+                getattr(param, "_post_accumulate_grad_hooks", None) is not None:
+            fail("a parameter (its class or hooks)")
+    groups = optimizer.param_groups
+    if type(groups) is not list or any(type(group) is not dict for group in groups):
+        fail("the optimizer's param groups")
+    for group in groups:
+        if type(group.get("params")) is not list or any(all(p is not q for q in params) for p in group["params"]):
+            fail("the optimizer's params")
+        if not all(type(key) is str and (key == "params" or _plain(value)) for key, value in group.items()):
+            fail("the optimizer's param-group settings")
+    state = optimizer.state
+    if type(state) not in (dict, collections.defaultdict) or any(
+            all(key is not q for q in params) or not _plain(value) for key, value in dict.items(state)):
+        fail("the optimizer's state")
+    if any(len(getattr(optimizer_module, table, ())) for table in ("_global_optimizer_pre_hooks",
+                                                                    "_global_optimizer_post_hooks")):
+        fail("torch's global optimizer hooks")
 
 
-def _report(solution, job, crash_after, config):
-    straight = _straight(job)
-    with tempfile.TemporaryDirectory() as folder:
-        resumed = _with_crashes(solution, job, crash_after, folder)
-    return {"config": dict(config, crash_after=list(crash_after)), "straight": straight, "resumed": resumed}
+# ---------------------------------------------------------------- the checkpoint file as bytes
+
+
+def _read_file(path):
+    """The file's bytes as a uint8 tensor (None when there is no file): what a job resubmitted elsewhere gets."""
+    if not os.path.isfile(path):
+        return None
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"the checkpoint file has {size} bytes, more than the {MAX_FILE_BYTES} this grader carries over")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8).clone() if data else torch.zeros(0, dtype=torch.uint8)
+
+
+def _place_file(carried, name):
+    """Write the carried bytes under a new name in a new folder (no file at all if none was carried)."""
+    path = os.path.join(tempfile.mkdtemp(prefix="restart-"), name)
+    if carried is not None:
+        with open(path, "wb") as handle:
+            handle.write(carried.numpy().tobytes())
+    return path
+
+
+# ---------------------------------------------------------------- one process's part of a job
+
+
+def _first_part(solution, job):
+    """Train from the job's initial weights to the first crash, saving after every epoch; hand on the file."""
+    model, optimizer, scheduler, generator, loader = _build(job, job["weights"])
+    path = os.path.join(tempfile.mkdtemp(prefix="run-"), "checkpoint.pt")
+    for epoch in range(job["stop_after"]):
+        _train_epoch(model, optimizer, scheduler, loader, job)
+        solution.save_checkpoint(path, model, optimizer, scheduler, epoch, generator=generator)
+    return {"file": _read_file(path)}
+
+
+def _restart(solution, job, carry):
+    """A restarted process: fresh objects, load the carried file, train on to the next crash or to the end.
+
+    What it observes is kept as immutable data the moment it is observed, before the candidate's
+    code runs again (each save_checkpoint), so that code cannot rewrite the record.
+    """
+    model, optimizer, scheduler, generator, loader = _build(job, job["weights"])
+    snapshot = _snapshot(model, optimizer, scheduler, loader)
+    path = _place_file(carry["file"], "resubmitted.pt")
+    returned = solution.load_checkpoint(path, model, optimizer, scheduler, generator=generator)
+    _check_unchanged(snapshot)
+    start = returned if type(returned) is int else None
+    start_text = start if start is not None else f"a {type(returned).__name__}"
+    after_load = last = _frozen(model)
+    lrs, orders = (), ()
+    first = start if start is not None and 0 <= start <= job["epochs"] else job["stop_after"]  # nonsense trains nothing
+    for epoch in range(first, job["stop_after"]):
+        epoch_lrs, order = _train_epoch(model, optimizer, scheduler, loader, job)
+        lrs += tuple(tuple(row) for row in epoch_lrs)
+        orders += (tuple(order),)
+        last = _frozen(model)
+        solution.save_checkpoint(path, model, optimizer, scheduler, epoch, generator=generator)
+        _check_unchanged(snapshot)
+    report = {"start": start_text, "after_load": _thawed(after_load), "lrs": [list(row) for row in lrs],
+              "orders": [list(order) for order in orders]}
+    if job["stop_after"] < job["epochs"]:
+        report["file"] = _read_file(path)  # another crash: the next stage resumes from this file
+    else:
+        report["final"] = _thawed(last)
+    return report
 
 
 # ---------------------------------------------------------------- probes
 
 
-def probe_resume_steplr(solution, seed):
-    """SGD with momentum and StepLR stepped once per epoch; one crash between two lr drops."""
-    rng = random.Random(seed)
-    step_size = rng.choice([2, 3])
-    epochs = rng.randint(7, 9)
-    gamma = rng.choice([0.2, 0.3, 0.5])
-    lr = round(rng.uniform(0.03, 0.08), 4)
-    weight_decay = rng.choice([0.0, 1e-4, 1e-3])
-    n_batches = rng.randint(3, 5)
-    # Crash off a step_size boundary, with an lr drop still to come: a scheduler restarted from
-    # zero then drops at the wrong epochs.
-    choices = [k for k in range(1, epochs - 1) if k % step_size and (k // step_size + 1) * step_size < epochs]
-    crash = rng.choice(choices)
-    job = Job(
-        dataset=_data(seed, n_batches * BATCH_SIZE),
-        init_seed=seed % 100003,
-        loader_seed=rng.randrange(2**31),
-        epochs=epochs,
-        make_optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay),
-        make_scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=step_size, gamma=gamma),
-        per_batch=False,
-    )
-    config = {"epochs": epochs, "step_size": step_size, "gamma": gamma, "lr": lr, "weight_decay": weight_decay,
-              "n_batches": n_batches}
-    return _report(solution, job, [crash], config)
+def probe_resume_steplr(solution, seed, inputs):
+    """SGD with momentum and StepLR stepped once per epoch: train to the crash, save (the restart is stage 2)."""
+    return _first_part(solution, inputs)
 
 
-def probe_resume_onecycle(solution, seed):
-    """Nesterov SGD, two param groups, OneCycleLR stepped every batch; two crashes."""
-    rng = random.Random(seed)
-    epochs = rng.randint(6, 8)
-    n_batches = rng.randint(3, 5)
-    max_lrs = [round(rng.uniform(0.05, 0.1), 4), round(rng.uniform(0.01, 0.04), 4)]
-    first = rng.randint(1, epochs - 4)
-    second = rng.randint(first + 1, epochs - 2)
-
-    def make_optimizer(model):
-        groups = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
-        return torch.optim.SGD(groups, lr=max_lrs[0], momentum=0.9, nesterov=True)
-
-    def make_scheduler(optimizer):
-        # Two spare epochs of schedule (one per crash), so restarts that train an epoch twice are
-        # reported, not stopped by OneCycleLR's "Tried to step ... times" error.
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lrs, total_steps=(epochs + 2) * n_batches)
-
-    job = Job(
-        dataset=_data(seed, n_batches * BATCH_SIZE),
-        init_seed=seed % 100019,
-        loader_seed=rng.randrange(2**31),
-        epochs=epochs,
-        make_optimizer=make_optimizer,
-        make_scheduler=make_scheduler,
-        per_batch=True,
-    )
-    config = {"epochs": epochs, "n_batches": n_batches, "max_lrs": max_lrs}
-    return _report(solution, job, [first, second], config)
+def probe_resume_steplr__stage2(solution, seed, inputs, carry):
+    """The restart, in a new process: load the file into fresh objects and train to the end."""
+    return _restart(solution, inputs, carry)
 
 
-def probe_checkpoint_file(solution, seed):
-    """What torch.load(path, weights_only=True) makes of the candidate's checkpoint file.
+def probe_resume_onecycle(solution, seed, inputs):
+    """Nesterov SGD, two param groups, OneCycleLR stepped every batch: train to the first crash, save."""
+    return _first_part(solution, inputs)
 
-    Also saves and loads once without a generator (the argument is optional).
-    """
-    rng = random.Random(seed)
-    job = Job(
-        dataset=_data(seed, 2 * BATCH_SIZE),
-        init_seed=seed % 100043,
-        loader_seed=rng.randrange(2**31),
-        epochs=1,
-        make_optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9),
-        make_scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5),
-        per_batch=False,
-    )
-    saved_epoch = rng.randint(0, 5)
-    trace = {"lrs": [], "orders": []}
-    report = {"saved_epoch": saved_epoch}
-    with tempfile.TemporaryDirectory() as folder:
-        model, optimizer, scheduler, generator, loader = job.fresh(job.init_seed)
-        job.run_epoch(model, optimizer, scheduler, loader, trace)
-        path = os.path.join(folder, "with_generator.pt")
-        solution.save_checkpoint(path, model, optimizer, scheduler, saved_epoch, generator=generator)
-        report["exists"] = os.path.isfile(path)
-        try:
-            loaded = torch.load(path, weights_only=True)
-        except Exception as error:  # reported, not judged
-            report["loaded"] = False
-            report["error"] = f"{type(error).__name__}: {str(error)[:300]}"
-            loaded = None
-        else:
-            report["loaded"] = True
-            report["error"] = ""
-        report["type"] = type(loaded).__name__
-        if isinstance(loaded, dict):
-            report["keys"] = sorted(str(key) for key in loaded)
-            report["value_types"] = {str(key): type(value).__name__ for key, value in loaded.items()}
-        else:
-            report["keys"] = []
-            report["value_types"] = {}
 
-        plain = os.path.join(folder, "without_generator.pt")
-        solution.save_checkpoint(plain, model, optimizer, scheduler, saved_epoch)
-        fresh_model, fresh_optimizer, fresh_scheduler, _, _ = job.fresh(job.init_seed + 7)
-        start = solution.load_checkpoint(plain, fresh_model, fresh_optimizer, fresh_scheduler)
-        report["start_without_generator"] = start if isinstance(start, int) and not isinstance(start, bool) else repr(start)
+def probe_resume_onecycle__stage2(solution, seed, inputs, carry):
+    """The first restart, in a new process: load, train to the second crash, save."""
+    return _restart(solution, inputs, carry)
+
+
+def probe_resume_onecycle__stage3(solution, seed, inputs, carry):
+    """The second restart, in yet another process: load the second file and train to the end."""
+    return _restart(solution, inputs, carry)
+
+
+def _safe_load_report(path):
+    """What torch.load(path, weights_only=True) makes of the file with only torch's own allowlist (as in a new process)."""
+    allowlist = getattr(torch._weights_only_unpickler, "_marked_safe_globals_set", None)
+    if type(allowlist) is set:
+        allowlist.clear()  # in place: anything torch.serialization.add_safe_globals added goes, torch's own list stays
+    report = {"exists": os.path.isfile(path)}
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # reported, not judged
+        report.update(loaded=False, error=f"{type(error).__name__}: {str(error)[:300]}")
+        loaded = None
+    else:
+        report.update(loaded=True, error="")
+    report["mro"] = [cls.__module__ + "." + cls.__qualname__ for cls in type(loaded).__mro__]
+    is_dict = dict in type(loaded).__mro__
+    items = list(dict.items(loaded)) if is_dict else []
+    report["keys"] = sorted(key if type(key) is str else repr(key) for key, _ in items)
+    report["value_types"] = {key: type(value).__name__ for key, value in items if type(key) is str}
     return report
+
+
+def probe_checkpoint_file(solution, seed, inputs):
+    """What the safe loader makes of the candidate's file; also saves once without a generator, for stage 2."""
+    model, optimizer, scheduler, generator, loader = _build(inputs, inputs["weights"])
+    _train_epoch(model, optimizer, scheduler, loader, inputs)
+    folder = tempfile.mkdtemp(prefix="format-")
+    path = os.path.join(folder, "with_generator.pt")
+    solution.save_checkpoint(path, model, optimizer, scheduler, inputs["saved_epoch"], generator=generator)
+    plain = os.path.join(folder, "without_generator.pt")
+    solution.save_checkpoint(plain, model, optimizer, scheduler, inputs["saved_epoch"])
+    report = _safe_load_report(path)  # after the candidate's last call: nothing of theirs runs while it is built
+    report["file"] = _read_file(plain)
+    return report
+
+
+def probe_checkpoint_file__stage2(solution, seed, inputs, carry):
+    """In a new process: load the file saved without a generator into fresh objects, without a generator."""
+    model, optimizer, scheduler, _, _ = _build(inputs, inputs["weights"])
+    path = _place_file(carry["file"], "resubmitted.pt")
+    returned = solution.load_checkpoint(path, model, optimizer, scheduler)
+    return {"start": returned if type(returned) is int else f"a {type(returned).__name__}"}

@@ -1,10 +1,13 @@
 """Examples for resume-training: run `pytest` in a folder holding these tests and your solution.py.
 
 Passing them does not guarantee full marks: the grader also uses OneCycleLR stepped every batch,
-two param groups, two crashes in one run, and other seeds and settings.
+two param groups, two crashes in one run (each restart in a new process), and other seeds and settings.
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from solution import load_checkpoint, save_checkpoint
 
 EPOCHS = 7
+CRASH_AFTER = 4
 
 
 def make_dataset():
@@ -33,18 +37,10 @@ def build(dataset, init_seed):
     return model, optimizer, scheduler, g, loader
 
 
-def train(path, crash_after=None):
-    """Train EPOCHS epochs; if crash_after is set, stop after that many epochs and restart from the file."""
-    dataset = make_dataset()
-    model, optimizer, scheduler, g, loader = build(dataset, init_seed=0)
+def run_epochs(path, model, optimizer, scheduler, g, loader, first, last):
+    """Train epochs first..last-1 as the grader's script does, saving after each; return the lr and sample order of each."""
     lrs, orders = [], []
-    epoch = 0
-    while epoch < EPOCHS:
-        if crash_after is not None and epoch == crash_after:
-            crash_after = None
-            model, optimizer, scheduler, g, loader = build(dataset, init_seed=1)  # different initial weights
-            epoch = load_checkpoint(path, model, optimizer, scheduler, generator=g)
-            continue
+    for epoch in range(first, last):
         lrs.append(optimizer.param_groups[0]["lr"])
         order = []
         for index, x, y in loader:
@@ -55,17 +51,41 @@ def train(path, crash_after=None):
         orders.append(order)
         scheduler.step()
         save_checkpoint(path, model, optimizer, scheduler, epoch, generator=g)
-        epoch += 1
-    return model, lrs, orders
+    return lrs, orders
+
+
+def resume_in_new_process(path, out):
+    """Runs in a fresh Python process: new objects (other initial weights), load_checkpoint, train to the end; report to `out`."""
+    model, optimizer, scheduler, g, loader = build(make_dataset(), init_seed=1)
+    start = load_checkpoint(path, model, optimizer, scheduler, generator=g)
+    lrs, orders = run_epochs(path, model, optimizer, scheduler, g, loader, start, EPOCHS)
+    torch.save({"start": start, "lrs": lrs, "orders": orders, "weights": model.state_dict()}, out)
 
 
 def test_resumed_run_matches_uninterrupted(tmp_path):
-    straight, straight_lrs, straight_orders = train(str(tmp_path / "straight.pt"))
-    resumed, resumed_lrs, resumed_orders = train(str(tmp_path / "resumed.pt"), crash_after=4)
+    """Crash after CRASH_AFTER epochs and resume in a new process that gets nothing but the (moved) checkpoint file."""
+    dataset = make_dataset()
+    straight = build(dataset, init_seed=0)
+    straight_lrs, straight_orders = run_epochs(str(tmp_path / "straight.pt"), *straight, 0, EPOCHS)
     assert straight_lrs == [0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125]
-    assert resumed_lrs == straight_lrs, f"lr per epoch: expected {straight_lrs}, found {resumed_lrs}"
-    assert resumed_orders == straight_orders, "the restarted loader shuffled differently"
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+
+    first_run = tmp_path / "first-run"
+    first_run.mkdir()
+    lrs, orders = run_epochs(str(first_run / "ckpt.pt"), *build(dataset, init_seed=0), 0, CRASH_AFTER)
+    moved = tmp_path / "elsewhere.pt"  # the job is resubmitted elsewhere: only the file goes along
+    os.replace(first_run / "ckpt.pt", moved)
+    out = tmp_path / "resumed.pt"
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys; sys.path[:0] = [{here!r}]; "
+            f"from {Path(__file__).stem} import resume_in_new_process; resume_in_new_process({str(moved)!r}, {str(out)!r})")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path))
+    resumed = torch.load(str(out), weights_only=True)
+
+    assert resumed["start"] == CRASH_AFTER, f"load_checkpoint returned {resumed['start']}, expected {CRASH_AFTER}"
+    lrs, orders = lrs + resumed["lrs"], orders + resumed["orders"]
+    assert lrs == straight_lrs, f"lr per epoch: expected {straight_lrs}, found {lrs}"
+    assert orders == straight_orders, "the restarted loader shuffled differently"
+    for (name, a), b in zip(straight[0].state_dict().items(), resumed["weights"].values()):
         assert torch.equal(a, b), f"{name} differs after resuming"
 
 
