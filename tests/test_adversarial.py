@@ -225,7 +225,8 @@ def test_ctrl_c_of_the_grader_removes_the_sandbox(tiny, backend, tmp_path):
         _, err = grader.communicate(timeout=60)
     finally:
         grader.kill()
-    assert grader.returncode == 130 and b"interrupted" in err
+    # 130 from the CLI; now and then the interpreter dies of the SIGINT itself after the message, which is as good
+    assert grader.returncode in (130, -signal.SIGINT) and b"interrupted" in err, (grader.returncode, err[-500:])
     if backend.name == "docker":
         assert not _sandboxes(backend, grader.pid)
     else:

@@ -98,7 +98,8 @@ class DockerWorker(Worker):
                 )
             stream = self.container.attach(stdout=True, stderr=True, stream=True, demux=True)
             self._stdin = self.container.attach_socket(params={"stdin": 1, "stream": 1})
-            self.container.start()
+            with _sigint_deferred("starting the sandbox container"):  # an interrupted start can leave one the engine will not remove
+                self.container.start()
             self._reader = threading.Thread(target=self._pump, args=(stream,), daemon=True)
             self._reader.start()
             self._unfinished = False
