@@ -11,7 +11,6 @@ import ast
 import hashlib
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.challenge import Challenge, ChallengeError
