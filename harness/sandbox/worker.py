@@ -601,7 +601,6 @@ class Guard:
 
     def problems(self) -> list:
         """What changed since the snapshot (empty when nothing did)."""
-        torch = self._torch
         found = []
         for owner, name, value, code, defaults in self._attrs:
             current = vars(owner).get(name, _MISSING)
