@@ -62,7 +62,9 @@ demo: $(STAMP)
 		--seed 1 --backend $$backend -o demo-starter.json; \
 	echo "   full report: demo-starter.json"
 
+# The type check first (a minute at most), then every test.
 test: $(STAMP)
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 typecheck: $(STAMP)

@@ -143,7 +143,7 @@ class _Collector:
         message = getattr(report, "harness_message", None)
         special = getattr(report, "harness_status", None)
         if special == "grader":
-            self.grader_errors.append(message)
+            self.grader_errors.append(str(message))
             return
         if report.when == "call":
             status = CheckStatus.passed if report.passed else CheckStatus.skipped if report.skipped else special or CheckStatus.failed

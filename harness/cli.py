@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, NoReturn, Optional
 
 import click
 
@@ -42,7 +43,7 @@ def _catalog(ctx: click.Context) -> Path:
     return ctx.find_root().obj or CHALLENGES_DIR
 
 
-def _fail(message: str, code: int = EXIT_ERROR) -> None:
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -247,12 +248,21 @@ def run() -> None:
     """The `harness` program: the command line, with Ctrl-C anywhere (even while starting) exiting 130."""
     try:
         main(standalone_mode=False)
-    except click.exceptions.Abort:  # click turns a Ctrl-C outside a command's own handler into Abort
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns some Ctrl-Cs into Abort
         click.echo("error: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _exit_now(EXIT_INTERRUPTED)
     except click.exceptions.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:
+            _exit_now(EXIT_INTERRUPTED)
+        raise
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without the interpreter's shutdown: after a Ctrl-C, a trusted-side thread (the reference run)
+    may still be inside torch, and tearing the interpreter down under it aborts the process (SIGABRT)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

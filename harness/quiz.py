@@ -139,6 +139,7 @@ def grade_quiz(*, challenge: Challenge, submission: Path, seed: Optional[int] = 
 
 def _read_text(challenge: Challenge, submission: Path, record: Submission) -> str:
     """The answers file's text: UTF-8 (a leading byte-order mark skipped), or UTF-16 with its byte-order mark."""
+    text: Optional[str]
     try:
         text = read_submission(challenge, submission, record).text
     except SubmissionError:

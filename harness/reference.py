@@ -71,7 +71,7 @@ class ReferenceResults:
                     return
                 for probe in plan.probes:
                     try:
-                        values = []
+                        values: list[Any] = []
                         for stage in range(1, probe.stages + 1):
                             carry = decode(values[-1]) if values else None  # what crossed the wire, fresh
                             value = call_probe(probes[probe.name][stage - 1], solution, probe.seed,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Optional
+from typing import Optional, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -114,6 +114,10 @@ class Report(_Model):
     timings: Timings = Field(default_factory=Timings, description="Seconds spent in each phase.")
 
 
+@overload
+def clip(text: str, limit: int = ...) -> tuple[str, bool]: ...
+@overload
+def clip(text: None, limit: int = ...) -> tuple[None, bool]: ...
 def clip(text: Optional[str], limit: int = MAX_MESSAGE_CHARS) -> tuple[Optional[str], bool]:
     """Cut a message to `limit` characters; say whether it was cut."""
     if text is None or len(text) <= limit:

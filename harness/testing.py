@@ -161,7 +161,7 @@ TORCH_LR_SCHEDULERS = frozenset({
 def name_references(source: str, names: frozenset[str] | set[str]) -> list[str]:
     """Where the source (parsed, never run) names one of `names`: as a name, an attribute, an import,
     or a string that looks like an identifier or dotted path (as passed to getattr or import_module)."""
-    hits = set()
+    hits: set[tuple[int, str]] = set()
     for node in ast.walk(ast.parse(source)):
         found: list[str] = []
         if isinstance(node, ast.Name):

@@ -118,3 +118,37 @@ def test_an_unwritable_output_file_still_prints_the_report(runner, tmp_path):
                                   "-o", str(tmp_path / "missing-folder" / "report.json")])
     assert result.exit_code == 3 and "could not write" in result.stderr
     assert Report.model_validate_json(result.stdout).score == 0
+
+
+INTERRUPTED_WHILE_TORCH_RUNS = """
+import threading, time
+import torch
+import harness.cli as cli
+
+def busy():  # as the reference run is, in its thread, when Ctrl-C lands
+    x = torch.randn(300, 300)
+    while True:
+        x = (x @ x).tanh()
+
+threading.Thread(target=busy, daemon=True).start()
+time.sleep(0.3)
+
+def interrupted(standalone_mode):
+    raise SystemExit(cli.EXIT_INTERRUPTED)  # what `grade` does after stopping the sandbox
+
+cli.main = interrupted
+cli.run()
+"""
+
+
+def test_an_interrupt_while_a_torch_thread_runs_exits_130_without_aborting():
+    """Tearing the interpreter down under a thread inside torch aborts the process (SIGABRT, 'terminate called
+    without an active exception'); the CLI leaves without the teardown."""
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", INTERRUPTED_WHILE_TORCH_RUNS], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 130, done.stderr[-2000:]
+        assert "terminate called" not in done.stderr

@@ -57,6 +57,7 @@ class DockerBackend(Backend):
             raise SandboxError(f"the Docker engine failed: {error}") from None
 
     def start(self, job: Job) -> Worker:
+        assert self.image is not None  # set by __init__, which fails without an image
         return DockerWorker(self.client, self.image, job)
 
 

@@ -201,7 +201,7 @@ def _consume(worker: Worker, attempt: _Attempt, limits: Limits, output: _Output,
             attempt.stop_reason = "timeout"
             worker.kill()
             return
-        if kind == "eof":
+        if kind == "eof" or data is None:
             return
         if kind == "err":
             if not output.add(data):
@@ -250,17 +250,17 @@ def _handle(line: bytes, attempt: _Attempt, result: SandboxRun) -> Optional[str]
     elif event == "start" and attempt.phase == "between" and attempt.pending and message.get("probe") == attempt.pending[0]:
         attempt.phase, attempt.probe = "probe", attempt.pending.pop(0)
         attempt.probe_started = time.monotonic()
-    elif event == "result" and attempt.phase == "probe" and message.get("probe") == attempt.probe:
-        seconds = time.monotonic() - attempt.probe_started
+    elif event == "result" and attempt.phase == "probe" and attempt.probe and message.get("probe") == attempt.probe:
+        probe, seconds = attempt.probe, time.monotonic() - attempt.probe_started
         status = message.get("status")
         if status == "ok" and "value" in message:
-            attempt.outcomes[attempt.probe] = ProbeOutcome("ok", value=message["value"], seconds=seconds)
+            attempt.outcomes[probe] = ProbeOutcome("ok", value=message["value"], seconds=seconds)
         elif status == "tampered":
-            attempt.outcomes[attempt.probe] = ProbeOutcome("tampered", seconds=seconds, message=(
+            attempt.outcomes[probe] = ProbeOutcome("tampered", seconds=seconds, message=(
                 "the submission changed what the probe computes with, so its results cannot be used: "
                 + _error_text(message.get("error"), attempt.lines)))
         else:
-            attempt.outcomes[attempt.probe] = ProbeOutcome("error", message=_error_text(message.get("error"), attempt.lines), seconds=seconds)
+            attempt.outcomes[probe] = ProbeOutcome("error", message=_error_text(message.get("error"), attempt.lines), seconds=seconds)
         attempt.phase, attempt.probe = "between", None
     elif event == "done" and attempt.phase == "between" and not attempt.pending:
         attempt.phase = "done"
@@ -311,7 +311,7 @@ def _settle(attempt: _Attempt, code: Optional[int], oom: bool, reason: Optional[
     if attempt.phase == "importing":
         attempt.import_error = f"the submission {why} while being imported"
         attempt.phase_status = status
-    elif attempt.phase == "probe":
+    elif attempt.phase == "probe" and attempt.probe:
         attempt.outcomes[attempt.probe] = ProbeOutcome(status, message=f"the submission {why} during this probe")
     elif attempt.phase == "between":
         attempt.stop_reason = f"the submission {why} between probes"

@@ -254,6 +254,7 @@ class LocalWorker(Worker):
 
     def send(self, data: bytes) -> None:
         """Write the job to the worker's stdin and close it."""
+        assert self.process.stdin is not None  # started with stdin=PIPE
         try:
             self.process.stdin.write(data)
         except OSError as error:  # the worker died already: how it ended says why
@@ -411,8 +412,8 @@ def _site_packages() -> tuple[tuple[str, ...], tuple[str, ...]]:
                 continue
             todo.append(re.split(r"[\s\[<>=!~(@;]", spec.strip(), maxsplit=1)[0])
     for name in ROOT_DISTRIBUTIONS:  # without metadata, at least the package itself
-        spec = importlib.util.find_spec(name)
-        for location in (spec.submodule_search_locations or []) if spec else []:
+        found = importlib.util.find_spec(name)
+        for location in (found.submodule_search_locations or []) if found else []:
             entries.append(location)
             folders.append(os.path.dirname(location))
     folders = [os.path.abspath(path) for path in folders if path and os.path.isdir(path)]
@@ -596,7 +597,7 @@ def _covering_plan(hide: list[str], keep: list[str], stash: str) -> list[list]:
         inner = [path for path in keep if _covered_by(path, [folder]) and path != folder]
         inner = [path for path in inner if not any(_covered_by(path, [other]) and other != path for other in inner
                                                    if other not in links)]
-        saved = []
+        saved: list[tuple[str, Optional[str]]] = []
         for path in inner:
             if path in links:
                 saved.append((path, None))
@@ -606,12 +607,12 @@ def _covering_plan(hide: list[str], keep: list[str], stash: str) -> list[list]:
                 plan += [["mkdir" if os.path.isdir(path) else "touch", place], ["bind", path, place]]
                 saved.append((path, place))
         plan.append(["tmpfs", folder, "size=64k,mode=0755"])
-        for path, place in saved:
+        for path, stashed in saved:
             plan.append(["mkdir", os.path.dirname(path)])
-            if place is None:
+            if stashed is None:
                 plan.append(["symlink", links[path], path])
             else:
-                plan += [["mkdir" if os.path.isdir(path) else "touch", path], ["bind", place, path], ["readonly", path, False]]
+                plan += [["mkdir" if os.path.isdir(path) else "touch", path], ["bind", stashed, path], ["readonly", path, False]]
         plan.append(["readonly", folder, True])
         covered.append(folder)
     plan.append(["detach", stash])

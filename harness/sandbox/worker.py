@@ -34,6 +34,7 @@ import threading
 import time
 import traceback
 import types
+from typing import Any
 
 PROBE_PREFIX = "probe_"
 STAGE_SEPARATOR = "__stage"  # probe_<name>__stage2, __stage3...: later stages run in a fresh sandbox
@@ -172,6 +173,8 @@ def decode(data):
 def load_module(name: str, path: str):
     """Import a file as a module under `name` (the submission, or on the trusted side the reference)."""
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path} as a module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -295,7 +298,7 @@ class Rules:
         self._lines: dict = {}  # rule -> set of distinctive (normalised) source lines of its forbidden modules
         self._tripped: set = set()
         self._disarmed: set = set()  # ids of the classes disarmed and of the tripwires made (kept alive by their owners)
-        self._library = None  # torch.library.Library holding the dispatcher overrides
+        self._library: Any = None  # torch.library.Library holding the dispatcher overrides
         for rule in rules:
             for target in rule["forbid"]:
                 self._disarm(rule["id"], target)
