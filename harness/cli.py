@@ -20,8 +20,9 @@ from typing import Callable, NoReturn, Optional
 import click
 
 import harness
-from harness.challenge import (CHALLENGES_DIR, Challenge, ChallengeError, Kind, UnknownChallengeError, all_challenges,
+from harness.challenge import (CHALLENGES_DIR, Challenge, ChallengeError, UnknownChallengeError, all_challenges,
                                find_challenge)
+from harness.dispatch import needs_sandbox
 from harness.report import Audience, Report, RunStatus, for_candidate, summary_line
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -132,7 +133,7 @@ def init(challenge: Challenge, directory: Path) -> None:
 def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str, output: Optional[Path]) -> None:
     """Grade SUBMISSION (a file, or a folder holding the challenge's submission file) and print a JSON report."""
     try:
-        sandbox = None if challenge.meta.kind is Kind.quiz else _backend(backend)
+        sandbox = _backend(backend) if needs_sandbox(challenge) else None
         report = _grade_with(challenge, sandbox, submission, seed)
     except KeyboardInterrupt:
         _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
@@ -172,7 +173,7 @@ def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed
     sandbox = None
     try:
         for challenge in chosen:
-            if challenge.meta.kind is Kind.code and sandbox is None:
+            if needs_sandbox(challenge) and sandbox is None:
                 sandbox = _backend(backend)
             grade = functools.partial(_grade_with, challenge, sandbox)
             for verdict in validate_challenge(challenge, grade, seed):
@@ -185,13 +186,9 @@ def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed
 
 
 def _grade_with(challenge: Challenge, sandbox, path: Path, seed: Optional[int]) -> Report:
-    if challenge.meta.kind is Kind.quiz:
-        from harness.quiz import grade_quiz
+    from harness.dispatch import grade_submission
 
-        return grade_quiz(challenge=challenge, submission=path, seed=seed)
-    from harness.grader import grade as grade_code
-
-    return grade_code(challenge=challenge, submission=path, backend=sandbox, seed=seed)
+    return grade_submission(challenge, path, sandbox, seed)
 
 
 @main.command()

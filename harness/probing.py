@@ -126,7 +126,26 @@ class Inputs:
 
 
 def content_hash(challenge: Challenge) -> str:
-    """A hash of everything in the challenge folder and its reference solution that grading depends on."""
+    """A hash of everything in the challenge folder and its reference solution that grading depends on
+    (recomputed when any file's size or modification time changed; a batch asks once per submission)."""
+    roots = (challenge.root, challenge.solutions_dir)
+    stamp = tuple((str(path), stat.st_size, stat.st_mtime_ns) for path, stat in
+                  ((p, p.stat()) for root in roots for p in sorted(root.rglob("*")) if p.is_file()))
+    with _hash_lock:
+        cached = _hash_cache.get(roots)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    value = _content_hash(challenge)
+    with _hash_lock:
+        _hash_cache[roots] = (stamp, value)
+    return value
+
+
+_hash_cache: dict = {}
+_hash_lock = threading.Lock()
+
+
+def _content_hash(challenge: Challenge) -> str:
     digest = hashlib.sha256()
     for root in (challenge.root, challenge.solutions_dir):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and "mutants" not in p.parts):

@@ -7,7 +7,7 @@ from typing import Optional, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 MAX_MESSAGE_CHARS = 1000
 
 
@@ -88,6 +88,7 @@ class Environment(_Model):
     backend: Optional[str] = Field(None, description="'docker' or 'local' (None when no sandbox ran).")
     image: Optional[str] = Field(None, description="The Docker image, for the docker backend.")
     harness_version: str = Field(description="Version of this harness.")
+    challenge_hash: Optional[str] = Field(None, description="SHA-256 over the challenge's files and reference solution: two reports with one hash, seed, harness version and submission SHA-256 are the same grading.")
     torch_version: Optional[str] = Field(None, description="torch inside the sandbox, as it reported itself.")
     python_version: Optional[str] = Field(None, description="Python inside the sandbox, as it reported itself.")
     limits: Optional[LimitsUsed] = Field(None, description="The sandbox limits.")
