@@ -3,7 +3,9 @@
 Exit codes: 0 graded (whatever the score) or command succeeded; 1 ungradable submission, or a
 validation that found problems; 2 usage error (unknown challenge, bad option); 3 the grader or
 a challenge failed (never the candidate's fault); 130 interrupted (Ctrl-C), after the sandbox
-was stopped and removed.
+was stopped and removed. A batch (`grade ID PATH... --out DIR`) exits 0 when every submission
+has a report, whatever its score or whether it was gradable, 3 when the grader failed on any
+(running it again grades those again), 130 when interrupted (finished reports are kept).
 """
 
 from __future__ import annotations
@@ -60,12 +62,12 @@ def seed_option(function: Callable) -> Callable:
                         help="Seed for the hidden inputs (default: fresh for each run). The same seed reproduces a report.")(function)
 
 
-def _backend(name: str):
+def _backend(name: str, size: int = 1):
     from harness.sandbox.base import SandboxError
     from harness.sandbox.select import make_backend
 
     try:
-        return make_backend(name)
+        return make_backend(name, size)
     except SandboxError as error:
         _fail(str(error))
 
@@ -123,18 +125,49 @@ def init(challenge: Challenge, directory: Path) -> None:
 
 @main.command()
 @click.argument("challenge", callback=_challenge)
-@click.argument("submission", type=click.Path(path_type=Path))
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @backend_option
 @seed_option
 @click.option("--audience", type=click.Choice([a.value for a in Audience]), default="grader", show_default=True,
               help="'candidate' drops the messages of hidden checks and the captured output.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the JSON report here instead of stdout.")
-def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str, output: Optional[Path]) -> None:
-    """Grade SUBMISSION (a file, or a folder holding the challenge's submission file) and print a JSON report."""
+              help="One submission: write the JSON report here instead of stdout.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A batch: the folder for reports/<id>.json, grades.csv and summary.json (resumed when it exists).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="A batch: submissions graded at once (default: the number of CPUs).")
+@click.option("--id-pattern", default=None,
+              help="A batch: a regular expression that picks each student id out of the file or folder name "
+                   "(its group 'id', else its first group, else the whole match).")
+@click.option("--regrade", is_flag=True, help="A batch: grade again even what an earlier run already graded.")
+def grade(challenge: Challenge, submissions: tuple[Path, ...], backend: str, seed: Optional[int], audience: str,
+          output: Optional[Path], out_dir: Optional[Path], jobs: Optional[int], id_pattern: Optional[str],
+          regrade: bool) -> None:
+    """Grade SUBMISSIONS. One file, or a folder holding the challenge's submission file, prints its JSON report.
+    With --out DIR: a whole class (files, folders of them, .zip files), one report per student (see the README)."""
+    if out_dir is None and len(submissions) == 1 and submissions[0].suffix.lower() != ".zip":
+        if jobs is not None or id_pattern is not None or regrade:
+            _fail("-j, --id-pattern and --regrade are for a batch (--out DIR)", EXIT_USAGE)
+        _grade_one(challenge, submissions[0], backend, seed, audience, output)
+    if output is not None:
+        _fail("--output names one report's file; a batch writes its reports into --out DIR", EXIT_USAGE)
+    if out_dir is None:
+        _fail(f"{len(submissions)} paths may hold many submissions: give --out DIR for their reports, grades.csv "
+              "and summary.json", EXIT_USAGE)
+    _grade_batch(challenge, submissions, out_dir, backend, seed, audience, jobs or os.cpu_count() or 1, id_pattern,
+                 regrade)
+
+
+def _grade_one(challenge: Challenge, submission: Path, backend: str, seed: Optional[int], audience: str,
+               output: Optional[Path]) -> NoReturn:
+    sandbox = None
     try:
-        sandbox = _backend(backend) if needs_sandbox(challenge) else None
-        report = _grade_with(challenge, sandbox, submission, seed)
+        try:
+            sandbox = _backend(backend) if needs_sandbox(challenge) else None
+            report = _grade_with(challenge, sandbox, submission, seed)
+        finally:
+            if sandbox is not None:
+                sandbox.close()
     except KeyboardInterrupt:
         _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
     if audience == Audience.candidate.value:
@@ -150,6 +183,46 @@ def grade(challenge: Challenge, submission: Path, backend: str, seed: Optional[i
         click.echo(text)
     click.echo(summary_line(report), err=True)
     sys.exit({RunStatus.graded: EXIT_OK, RunStatus.ungradable: EXIT_UNGRADABLE}.get(report.status, EXIT_ERROR))
+
+
+def _grade_batch(challenge: Challenge, paths: tuple[Path, ...], out_dir: Path, backend: str, seed: Optional[int],
+                 audience: str, jobs: int, id_pattern: Optional[str], regrade: bool) -> NoReturn:
+    import tempfile
+
+    from harness.batch.discover import BatchInputError, discover
+    from harness.batch.runner import batch_seed, run_batch
+    from harness.batch.store import ResultStore
+    from harness.batch.summary import render_summary, summarize
+
+    logging.getLogger("harness.batch").setLevel(logging.INFO)
+    with tempfile.TemporaryDirectory(prefix="harness-batch-") as unpack:
+        try:
+            found = discover(list(paths), challenge.meta.submission_file, id_pattern=id_pattern, unpack_dir=Path(unpack))
+            store = ResultStore(out_dir)
+            seed = batch_seed(store, challenge, seed)
+        except BatchInputError as error:
+            _fail(str(error), EXIT_USAGE)
+        for note in found.skipped:
+            click.echo(f"skipped {note}", err=True)
+        click.echo(f"{challenge.id}: {len(found.entries)} submissions, seed {seed}, {jobs} at a time, into {out_dir}",
+                   err=True)
+        sandbox = None
+        try:
+            try:
+                sandbox = _backend(backend, jobs) if needs_sandbox(challenge) else None
+                outcome = run_batch(challenge, found.entries, store, backend=sandbox, seed=seed, jobs=jobs,
+                                    regrade=regrade, candidate_view=audience == Audience.candidate.value)
+            finally:
+                if sandbox is not None:
+                    sandbox.close()
+        except KeyboardInterrupt:
+            _fail(f"interrupted; the sandboxes were stopped and removed. Finished reports are in {out_dir}; "
+                  "run the same command again to grade the rest", EXIT_INTERRUPTED)
+    reports = [report for report in outcome.reports if report is not None]
+    click.echo(render_summary(summarize(reports, challenge_id=challenge.id, seed=seed)), err=True)
+    click.echo(f"{outcome.graded} graded now, {outcome.reused} kept from an earlier run, in {outcome.seconds:.1f} s; "
+               f"grades: {out_dir / 'grades.csv'}", err=True)
+    sys.exit(EXIT_ERROR if outcome.counts.get(RunStatus.error.value) else EXIT_OK)
 
 
 @main.command()
@@ -172,13 +245,17 @@ def validate(ctx: click.Context, challenges: tuple[str, ...], backend: str, seed
     failures = 0
     sandbox = None
     try:
-        for challenge in chosen:
-            if needs_sandbox(challenge) and sandbox is None:
-                sandbox = _backend(backend)
-            grade = functools.partial(_grade_with, challenge, sandbox)
-            for verdict in validate_challenge(challenge, grade, seed):
-                failures += not verdict.ok
-                click.echo(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.challenge_id}: {verdict.subject}: {verdict.detail}")
+        try:
+            for challenge in chosen:
+                if needs_sandbox(challenge) and sandbox is None:
+                    sandbox = _backend(backend)
+                grade = functools.partial(_grade_with, challenge, sandbox)
+                for verdict in validate_challenge(challenge, grade, seed):
+                    failures += not verdict.ok
+                    click.echo(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.challenge_id}: {verdict.subject}: {verdict.detail}")
+        finally:
+            if sandbox is not None:
+                sandbox.close()
     except KeyboardInterrupt:
         _fail("interrupted; the sandbox was stopped and removed", EXIT_INTERRUPTED)
     click.echo(f"{len(chosen)} challenges, {failures} problems", err=True)

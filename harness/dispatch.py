@@ -1,8 +1,14 @@
 """The one place that knows the kinds of submission: a code challenge's file goes to the sandbox and its checks,
-a quiz's answers file to its key. The CLI, batches and the service all grade through `grade_submission`."""
+a quiz's answers file to its key. The CLI, batches and the service all grade through here.
+
+Grading has two phases. `prepare` does everything that may run in any thread: reading the submission and, for
+code, running the probes in the sandbox. `conclude` runs the trusted checks, which use pytest and its alarm, so
+it runs in the main thread. `grade_submission` is both, one after the other.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -17,17 +23,44 @@ def needs_sandbox(challenge: Challenge) -> bool:
     return challenge.meta.kind is Kind.code
 
 
-def grade_submission(challenge: Challenge, path: Path, backend: Optional[Backend], seed: Optional[int]) -> Report:
-    """Grade one submission of any kind; always returns a report, stamped with the challenge's content hash."""
-    if challenge.meta.kind is Kind.quiz:
-        from harness.quiz import grade_quiz
+@dataclass
+class Prepared:
+    """A submission between the phases: the code grading's pending state, or a quiz's path and seed."""
 
-        report = grade_quiz(challenge=challenge, submission=path, seed=seed)
-    else:
-        from harness.grader import grade as grade_code
+    challenge: Challenge
+    path: Path
+    seed: Optional[int]
+    pending: object = None  # harness.grader.Pending for code
+
+
+def prepare(challenge: Challenge, path: Path, backend: Optional[Backend], seed: Optional[int]) -> Prepared:
+    """The first phase (any thread): for code, the sandbox run; a quiz has nothing to do before its key."""
+    prepared = Prepared(challenge, path, seed)
+    if challenge.meta.kind is Kind.code:
+        from harness.grader import run_sandbox_phase
 
         if backend is None:
             raise ValueError(f"{challenge.id} runs code: grading it needs a sandbox backend")
-        report = grade_code(challenge=challenge, submission=path, backend=backend, seed=seed)
+        prepared.pending = run_sandbox_phase(challenge=challenge, submission=path, backend=backend, seed=seed)
+    return prepared
+
+
+def conclude(prepared: Prepared) -> Report:
+    """The second phase (main thread): the trusted checks; the report is stamped with the challenge's content hash."""
+    challenge = prepared.challenge
+    if challenge.meta.kind is Kind.quiz:
+        from harness.quiz import grade_quiz
+
+        report = grade_quiz(challenge=challenge, submission=prepared.path, seed=prepared.seed)
+    else:
+        from harness.grader import Pending, judge
+
+        assert isinstance(prepared.pending, Pending)
+        report = judge(prepared.pending)
     report.environment.challenge_hash = content_hash(challenge)
     return report
+
+
+def grade_submission(challenge: Challenge, path: Path, backend: Optional[Backend], seed: Optional[int]) -> Report:
+    """Grade one submission of any kind; always returns a report."""
+    return conclude(prepare(challenge, path, backend, seed))

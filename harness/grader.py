@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import harness
 from harness.challenge import Challenge, Kind
-from harness.probing import Answers, Inputs, make_plan
-from harness.reference import ChecksError, reference_results
+from harness.probing import Answers, Inputs, ProbePlan, make_plan
+from harness.reference import ChecksError, ReferenceResults, reference_results
 from harness.report import (CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, clip,
                             percent)
-from harness.sandbox.base import Backend, SandboxError
+from harness.sandbox.base import Backend, SandboxError, SandboxRun
 from harness.sandbox.driver import ProbeSpec, SandboxJob, run_sandbox
 from harness.submission import SubmissionError, SubmissionFile, read_submission
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Pending:
+    """A grading between its two phases: what the sandbox returned, waiting for the trusted checks.
+    `report` is already final when the run ended early (ungradable, the grader's error)."""
+
+    challenge: Challenge
+    report: Report
+    started: float
+    submitted: Optional[SubmissionFile] = None
+    run: Optional[SandboxRun] = None
+    plan: Optional[ProbePlan] = None
+    reference: Optional[ReferenceResults] = None
+
+
 def grade(*, challenge: Challenge, submission: Path, backend: Backend, seed: Optional[int] = None) -> Report:
     """Grade `submission` against `challenge` in `backend`; always returns a report, whatever happened."""
+    return judge(run_sandbox_phase(challenge=challenge, submission=submission, backend=backend, seed=seed))
+
+
+def run_sandbox_phase(*, challenge: Challenge, submission: Path, backend: Backend, seed: Optional[int] = None) -> Pending:
+    """The first phase: read the submission, start the reference, run the probes in the sandbox. Any thread may
+    run it (a batch runs several at once)."""
     started = time.monotonic()
     seed = secrets.randbelow(2**31) if seed is None else seed
     report = Report(
@@ -31,9 +53,30 @@ def grade(*, challenge: Challenge, submission: Path, backend: Backend, seed: Opt
         environment=Environment(backend=backend.name, image=backend.image, harness_version=harness.__version__,
                                 limits=LimitsUsed(**challenge.meta.limits.model_dump())),
     )
-    try:
+    pending = Pending(challenge, report, started)
+    with _reported(report):
         report.notes.extend(backend.isolation_notes())
-        _grade_file(challenge, read_submission(challenge, submission, report.submission), backend, seed, report)
+        pending.submitted = read_submission(challenge, submission, report.submission)
+        _run_probes(pending, backend, seed)
+    return pending
+
+
+def judge(pending: Pending) -> Report:
+    """The second phase: the hidden checks over what the sandbox returned. Runs pytest, so only in the main thread
+    (pytest-timeout's alarm); a batch judges one submission at a time while others are in their sandboxes."""
+    report = pending.report
+    with _reported(report):
+        if pending.run is not None and report.reason is None:
+            _judge(pending)
+    report.timings.total = round(time.monotonic() - pending.started, 3)
+    return report
+
+
+@contextlib.contextmanager
+def _reported(report: Report):
+    """Whatever goes wrong ends in the report (ungradable: the candidate's to fix; error: the grader's)."""
+    try:
+        yield
     except SubmissionError as error:
         report.status, report.reason = RunStatus.ungradable, str(error)
     except (SandboxError, ChecksError) as error:
@@ -41,12 +84,11 @@ def grade(*, challenge: Challenge, submission: Path, backend: Backend, seed: Opt
     except Exception as error:  # the grader's own bug: still a report, never a traceback
         log.exception("grading crashed")
         report.status, report.reason = RunStatus.error, f"the grader crashed (not the submission's fault): {type(error).__name__}: {error}"
-    finally:
-        report.timings.total = round(time.monotonic() - started, 3)
-    return report
 
 
-def _grade_file(challenge: Challenge, submitted: SubmissionFile, backend: Backend, seed: int, report: Report) -> None:
+def _run_probes(pending: Pending, backend: Backend, seed: int) -> None:
+    challenge, report, submitted = pending.challenge, pending.report, pending.submitted
+    assert submitted is not None
     if challenge.meta.kind is not Kind.code:
         raise ChecksError(f"{challenge.id} is a {challenge.meta.kind.value} challenge; it is graded without a sandbox")
     import numpy  # noqa: F401  (before torch: torch swallows a Ctrl-C that lands while it imports numpy)
@@ -65,11 +107,18 @@ def _grade_file(challenge: Challenge, submitted: SubmissionFile, backend: Backen
         reason, _ = clip(f"the submission could not be imported ({run.import_status}): {run.import_error}", 4000)
         report.status, report.reason = RunStatus.ungradable, reason
         return
+    pending.run, pending.plan, pending.reference = run, plan, reference
+
+
+def _judge(pending: Pending) -> None:
     from harness.checks import ProbeResults, run_checks  # torch and pytest: imported while the sandbox ran
     from harness.rules import apply_rules
 
+    challenge, report, run, plan, submitted = pending.challenge, pending.report, pending.run, pending.plan, pending.submitted
+    assert run is not None and plan is not None and submitted is not None and pending.reference is not None
+    seed = report.seed
     checks_started = time.monotonic()
-    checks = run_checks(challenge.hidden_dir, {"probes": ProbeResults(run.probes), "reference": reference,
+    checks = run_checks(challenge.hidden_dir, {"probes": ProbeResults(run.probes), "reference": pending.reference,
                                                "seed": seed, "submission_source": submitted.text,
                                                "inputs": Inputs(plan), "answers": Answers(challenge, plan),
                                                "violations": list(run.violations)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -25,16 +26,18 @@ def tiny() -> Challenge:
 
 
 @pytest.fixture(scope="session")
-def docker_backend() -> Backend:
+def docker_backend() -> Iterator[Backend]:
     from harness.image import image_tag
     from harness.sandbox.docker_backend import DockerBackend
 
     try:
-        return DockerBackend(image_tag())
+        backend = DockerBackend(image_tag(), size=2)
     except SandboxError as error:
         if REQUIRE_DOCKER:
             pytest.fail(f"Docker is required here (CI=true or HARNESS_REQUIRE_DOCKER=1): {error}")
         pytest.skip(f"no Docker sandbox: {error}")
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +63,12 @@ def containers_of(backend: Backend, grader_pid: int) -> list:
 
 
 def leftover_sandboxes(backend: Backend) -> list[str]:
-    """Containers (docker) or worker processes (local) that outlived their grading run."""
+    """Containers (docker) or worker processes (local) that outlived their grading run; a docker backend's idle
+    warm containers, which wait for the next run by design, are not leftovers."""
     if backend.name == "docker":
-        return [c.short_id for c in containers_of(backend, os.getpid())]
+        backend.pool.settle()
+        idle = {slot.container.id for slot in backend.pool.idle_slots() if slot.container is not None}
+        return [c.short_id for c in containers_of(backend, os.getpid()) if c.id not in idle]
     markers = {str(folder).encode() for folder in backend.job_folders}
     found = []
     for entry in os.listdir("/proc"):

@@ -1,4 +1,4 @@
-"""Ctrl-C at any point removes the sandbox container: the real CLI interrupted at many delays, and DockerWorker's
+"""Ctrl-C at any point removes the sandbox container: the real CLI interrupted at many delays, and DockerSlot's
 creation and removal interrupted at each engine call, deterministically (before and after the call returns)."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_ctrl_c_at_any_moment_of_a_grading_leaves_no_container(docker_backend):
     assert sum(code in INTERRUPTED for code, *_ in results.values()) >= POINTS // 4, summary  # it did interrupt
 
 
-# --- DockerWorker's own creation and removal, interrupted at each engine call -------------------------------------
+# --- DockerSlot's own creation and removal, interrupted at each engine call -------------------------------------
 
 ENGINE_CALLS = ["create_container", "inspect_container", "attach", "attach_socket", "start"]
 
@@ -110,8 +110,8 @@ def clean(docker_backend):
     """Starts with no container of this process, and removes whatever a failing test left, so failures do not spread."""
     assert leftover_sandboxes(docker_backend) == []
     yield
-    for container in containers_of(docker_backend, os.getpid()):
-        container.remove(force=True)
+    for short_id in leftover_sandboxes(docker_backend):
+        docker_backend.client.containers.get(short_id).remove(force=True)
 
 
 def _interrupt_once(monkeypatch, method: str, when: str, how: str) -> list:
@@ -140,12 +140,11 @@ def _interrupt_once(monkeypatch, method: str, when: str, how: str) -> list:
     return hits
 
 
-def _job(tiny, tmp_path: Path):
-    """A job for a worker that is never sent anything: these tests only create and remove its container."""
-    from harness.sandbox.base import Job
+def _slot(docker_backend, tiny):
+    """A slot that is never sent anything: these tests only create and remove its container."""
+    from harness.sandbox.docker_backend import DockerSlot
 
-    tmp_path.chmod(0o755)
-    return Job(tmp_path, tiny.meta.limits)
+    return DockerSlot(docker_backend.client, docker_backend.image, tiny.meta.limits)
 
 
 @pytest.mark.parametrize("how", ["raise", "signal"])
@@ -153,12 +152,9 @@ def _job(tiny, tmp_path: Path):
 @pytest.mark.parametrize("method", ENGINE_CALLS)
 def test_interrupted_container_creation_leaves_no_container(docker_backend, clean, tiny, tmp_path, monkeypatch,
                                                              method, when, how):
-    from harness.sandbox.docker_backend import DockerWorker
-
-    job = _job(tiny, tmp_path)
     hits = _interrupt_once(monkeypatch, method, when, how)
     with pytest.raises(KeyboardInterrupt):
-        DockerWorker(docker_backend.client, docker_backend.image, job)
+        _slot(docker_backend, tiny)
     monkeypatch.undo()
     assert hits == [method]
     assert leftover_sandboxes(docker_backend) == [], f"Ctrl-C {when} {method} ({how}) left a container"
@@ -167,28 +163,24 @@ def test_interrupted_container_creation_leaves_no_container(docker_backend, clea
 @pytest.mark.parametrize("how", ["raise", "signal"])
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_interrupted_removal_still_removes_the_container(docker_backend, clean, tiny, tmp_path, monkeypatch, when, how):
-    from harness.sandbox.docker_backend import DockerWorker
-
-    worker = DockerWorker(docker_backend.client, docker_backend.image, _job(tiny, tmp_path))
-    assert len(containers_of(docker_backend, os.getpid())) == 1
+    worker = _slot(docker_backend, tiny)
+    assert leftover_sandboxes(docker_backend) == [worker.container.short_id]
     hits = _interrupt_once(monkeypatch, "remove_container", when, how)
     try:
         with pytest.raises(KeyboardInterrupt):
-            worker.close()
+            worker.remove()
     finally:
         monkeypatch.undo()
     assert hits == ["remove_container"]
     assert leftover_sandboxes(docker_backend) == [], f"Ctrl-C {when} the removal ({how}) left a container"
-    worker.close()  # a second close does nothing
+    worker.remove()  # a second removal does nothing
     worker.kill()  # nor does killing a removed worker
 
 
 def test_ctrl_c_pressed_twice_during_removal_waits_for_it(docker_backend, clean, tiny, tmp_path, monkeypatch):
     from docker.api.client import APIClient
 
-    from harness.sandbox.docker_backend import DockerWorker
-
-    worker = DockerWorker(docker_backend.client, docker_backend.image, _job(tiny, tmp_path))
+    worker = _slot(docker_backend, tiny)
     real = APIClient.remove_container
 
     def pressed_twice(self, *args, **kwargs):
@@ -198,7 +190,7 @@ def test_ctrl_c_pressed_twice_during_removal_waits_for_it(docker_backend, clean,
 
     monkeypatch.setattr(APIClient, "remove_container", pressed_twice)
     with pytest.raises(KeyboardInterrupt):
-        worker.close()
+        worker.remove()
     monkeypatch.undo()
     assert leftover_sandboxes(docker_backend) == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

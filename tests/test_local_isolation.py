@@ -116,7 +116,8 @@ for folder in ["/", os.path.dirname(os.path.abspath(__file__)), os.path.dirname(
         with open(os.path.join(folder, ".harness-isolation-probe"), "w") as handle:
             handle.write("x")
         os.remove(os.path.join(folder, ".harness-isolation-probe"))
-        wrote.append(folder)
+        if not folder.startswith("/tmp/"):  # the submission's own folder lies in the sandbox's private /tmp
+            wrote.append(folder)
     except OSError:
         pass
 try:

@@ -96,6 +96,18 @@ class Backend(abc.ABC):
     def start(self, job: Job) -> Worker:
         """Start a worker for `job`; raise SandboxError if that cannot be done."""
 
+    def prewarm(self, limits: Limits, count: Optional[int] = None) -> None:
+        """Start workers for these limits ahead of need, where the backend keeps warm ones (a batch calls this)."""
+
+    def close(self) -> None:
+        """Release whatever the backend holds between runs (warm containers). Safe to call twice."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def isolation_notes(self) -> list[str]:
         """What this backend could not isolate here, one plain sentence each ("runs as uid 0", "the file system is
         visible ..."), for the report; empty when the worker sees only itself, the job and the Python installation."""

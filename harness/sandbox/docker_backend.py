@@ -1,12 +1,14 @@
-"""The docker backend: one locked-down container per worker run, through the Docker SDK.
+"""The docker backend: locked-down containers, each running a serving worker, through the Docker SDK.
 
 No network, read-only root, a small tmpfs, a non-root user, no capabilities, no new privileges,
-memory (swap equal), pids and CPU limits; the job folder is mounted read-only; nothing is logged
-by the engine. The kill timer is the driver's: a timed-out `wait()` stops nothing.
+memory (swap equal), pids and CPU limits; no host folder is mounted (the job, submission included,
+arrives on stdin); nothing is logged by the engine. The kill timer is the driver's: a stopped run
+removes its container.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -20,13 +22,16 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Ulimit
 
+from harness.challenge import Limits
 from harness.sandbox.base import Backend, ExitInfo, Job, SandboxError, Worker
+from harness.sandbox.pool import PooledWorker, Slot, WarmPool
 
 log = logging.getLogger(__name__)
 
 LABEL = "harness.sandbox"
 GRADER_LABEL = "harness.grader-pid"  # which grader process started the container
-WORKER_LABEL = "harness.worker"  # a fresh id per worker: finds its container even when creation was cut short
+WORKER_LABEL = "harness.worker"  # a fresh id per container: finds it even when creation was cut short
+POOL_LABEL = "harness.pool"  # the backend (pool) that owns the container
 WORKER_IN_IMAGE = "/opt/harness/worker.py"
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
@@ -42,48 +47,70 @@ def connect() -> docker.DockerClient:
 
 
 class DockerBackend(Backend):
-    """Runs each worker in a fresh container of the sandbox image."""
+    """Runs workers in warm containers of the sandbox image (see pool.py): each worker run is a fresh child of
+    a container's serving worker; a container whose run was stopped is removed, never reused.
+
+    `size` is how many containers per set of limits may exist at once (a batch's slots). `close()` removes them
+    all; so does the end of the process, as a last resort."""
 
     name = "docker"
 
-    def __init__(self, image: str, client: Optional[docker.DockerClient] = None) -> None:
+    def __init__(self, image: str, client: Optional[docker.DockerClient] = None, size: int = 1) -> None:
         self.client = client or connect()
-        self.image = image
+        self.image = self.tag = image
+        self.pool_id = uuid.uuid4().hex
         try:
             self.client.images.get(image)
         except docker.errors.ImageNotFound:
             raise SandboxError(f"the sandbox image {image} is not built; run `harness image build` (or `make image`)") from None
         except ENGINE_ERRORS as error:
             raise SandboxError(f"the Docker engine failed: {error}") from None
+        self.pool = WarmPool(self._start_slot, size)
+        atexit.register(self.close)
+
+    def _start_slot(self, limits: Limits) -> Slot:
+        return DockerSlot(self.client, self.tag, limits, self.pool_id)
 
     def start(self, job: Job) -> Worker:
-        assert self.image is not None  # set by __init__, which fails without an image
-        return DockerWorker(self.client, self.image, job)
+        return PooledWorker(self.pool, self.pool.lease(job.limits))
+
+    def prewarm(self, limits: Limits, count: Optional[int] = None) -> None:
+        self.pool.prewarm(limits, count)
+
+    def close(self) -> None:
+        """Remove every container of this backend (the warm ones too)."""
+        self.pool.close()
+        try:
+            found = self.client.api.containers(all=True, quiet=True, filters={"label": f"{POOL_LABEL}={self.pool_id}"})
+            for container in found:
+                _remove_container(self.client, container["Id"])
+        except ENGINE_ERRORS as error:
+            log.warning("could not list this grader's sandbox containers: %s", error)
 
 
-class DockerWorker(Worker):
-    """One container running the worker. Whatever interrupts its creation (Ctrl-C included, at any point) removes it:
-    each worker labels its container with its own id, so even a container whose id never reached us is found."""
+class DockerSlot(Slot):
+    """One container running the serving worker. Whatever interrupts its creation (Ctrl-C included, at any point)
+    removes it: each slot labels its container with its own id, so even a container whose id never reached us is
+    found."""
 
-    def __init__(self, client: docker.DockerClient, image: str, job: Job) -> None:
-        super().__init__()
+    def __init__(self, client: docker.DockerClient, image: str, limits: Limits, pool_id: str = "") -> None:
+        super().__init__(limits)
         self.client = client
         self.container = None
         self.worker_id = uuid.uuid4().hex
+        self._stdin = None
         self._unfinished = True  # creation has not finished: the engine may hold a container we hold no id for
-        limits = job.limits
         try:
             with _sigint_deferred("creating the sandbox container"):  # a Ctrl-C waits for the id
                 self.container = client.containers.create(
                     image,
-                    command=["python3", "-I", "-B", WORKER_IN_IMAGE, "/job"],
+                    command=["python3", "-I", "-B", WORKER_IN_IMAGE, "--serve"],
                     user="65534:65534",
                     working_dir="/tmp",
                     environment={"HOME": "/tmp", "TMPDIR": "/tmp", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
                     network_mode="none",
                     read_only=True,
                     tmpfs={"/tmp": "size=64m,mode=1777,nosuid,nodev"},
-                    volumes={str(job.folder): {"bind": "/job", "mode": "ro"}},
                     mem_limit=f"{limits.memory_mb}m",
                     memswap_limit=f"{limits.memory_mb}m",
                     pids_limit=limits.pids,
@@ -93,7 +120,8 @@ class DockerWorker(Worker):
                     ulimits=[Ulimit(name="nofile", soft=256, hard=256), Ulimit(name="core", soft=0, hard=0),
                              Ulimit(name="fsize", soft=64 << 20, hard=64 << 20)],
                     log_config=LogConfig(type=LogConfig.types.NONE),
-                    labels={LABEL: "1", GRADER_LABEL: str(os.getpid()), WORKER_LABEL: self.worker_id},
+                    labels={LABEL: "1", GRADER_LABEL: str(os.getpid()), WORKER_LABEL: self.worker_id,
+                            POOL_LABEL: pool_id},
                     stdin_open=True,
                     tty=False,
                 )
@@ -105,33 +133,30 @@ class DockerWorker(Worker):
             self._reader.start()
             self._unfinished = False
         except ENGINE_ERRORS as error:
-            self.close()
+            self.remove()
             raise SandboxError(f"could not start the sandbox container: {error}") from None
         except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit, a bug: no container outlives this
-            self.close()
+            self.remove()
             raise
 
     def _pump(self, stream) -> None:
         try:
             for out, err in stream:
                 if out:
-                    self.chunks.put(("out", out))
+                    self.feed(out)
                 if err:
-                    self.chunks.put(("err", err))
+                    self.feed_stderr(err)
         except ENGINE_ERRORS as error:
             log.debug("container stream ended: %s", error)
         finally:
-            self.chunks.put(("eof", None))
+            self.ended()
 
-    def send(self, data: bytes) -> None:
-        """The job goes in on stdin (it says its own length: the container's stdin stays open until it ends)."""
-        sock = getattr(self._stdin, "_sock", self._stdin)
-        try:
-            sock.sendall(data)
-        except OSError as error:  # the worker died already: how it ended says why
-            log.debug("could not send the job: %s", error)
-        finally:
-            sock.close()
+    def write(self, data: bytes) -> None:
+        """A job goes in on stdin (it says its own length: the container's stdin stays open for the next)."""
+        stdin = self._stdin
+        if stdin is None:
+            raise OSError("the sandbox container is gone")
+        getattr(stdin, "_sock", stdin).sendall(data)
 
     def kill(self) -> None:
         container = self.container
@@ -142,7 +167,7 @@ class DockerWorker(Worker):
         except ENGINE_ERRORS:
             pass  # already gone
 
-    def wait(self) -> ExitInfo:
+    def final_exit(self) -> ExitInfo:
         container = self.container
         if container is None:
             raise SandboxError("the sandbox container is already removed")
@@ -154,13 +179,13 @@ class DockerWorker(Worker):
             raise SandboxError(f"the Docker engine failed while the sandbox ended: {error}") from None
         return ExitInfo(code=status.get("StatusCode"), oom=oom)
 
-    def close(self) -> None:
-        """Remove the container (and, if its creation did not finish, every container carrying this worker's label).
+    def remove(self) -> None:
+        """Remove the container (and, if its creation did not finish, every container carrying this slot's label).
 
         Safe to call twice. A Ctrl-C during removal waits until removal is done (in the main thread; the third one
         gives up waiting) and is raised then; an interruption that could not wait gets one more try at removal first.
         """
-        stdin = getattr(self, "_stdin", None)
+        stdin = self._stdin
         if stdin is not None:
             self._stdin = None
             try:

@@ -79,7 +79,8 @@ def run_sandbox(backend: Backend, job: SandboxJob, limits: Limits, hide: tuple[P
         target = folder / f"{job.module}.py"
         shutil.copyfile(job.submission, target)
         target.chmod(0o644)
-        lines = job.submission.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = job.submission.read_text(encoding="utf-8")  # read_submission checked that it is UTF-8
+        lines = text.splitlines()
         result = SandboxRun(backend=backend.name, image=backend.image)
         output = _Output(limits.output_kb * 1024)
         values: dict[str, list[Any]] = {spec.name: [] for spec in job.probes}
@@ -89,7 +90,7 @@ def run_sandbox(backend: Backend, job: SandboxJob, limits: Limits, hide: tuple[P
                 break
             first = stage == 1
             while first or remaining:
-                payload = _payload(job, remaining, stage, values)
+                payload = _payload(job, text, remaining, stage, values)
                 attempt = _run_once(backend, Job(folder, limits, hide), payload, [spec.name for spec in remaining],
                                     output, result, lines)
                 if attempt.forged:  # a real worker never breaks the order: everything this run said is void
@@ -128,13 +129,14 @@ def _finish(result: SandboxRun, output: "_Output") -> SandboxRun:
     return result
 
 
-def _payload(job: SandboxJob, specs: list[ProbeSpec], stage: int, values: dict[str, list[Any]]) -> bytes:
+def _payload(job: SandboxJob, text: str, specs: list[ProbeSpec], stage: int, values: dict[str, list[Any]]) -> bytes:
     """The job as the worker reads it on stdin: its length on a line, then one JSON document."""
     run = [{"probe": spec.name, "stage": stage, "seed": spec.seed,
             "has_inputs": bool(spec.has_inputs[stage - 1]) if stage <= len(spec.has_inputs) else False,
             "inputs": spec.inputs[stage - 1] if stage <= len(spec.inputs) else None,
             "carry": values[spec.name][-1] if stage > 1 else None} for spec in specs]
-    data = json.dumps({"module": job.module, "submission": f"{job.module}.py", "probes_source": job.probes_source,
+    data = json.dumps({"module": job.module, "submission": f"{job.module}.py", "files": {f"{job.module}.py": text},
+                       "probes_source": job.probes_source,
                        "rules": job.rules, "pinned": job.pinned, "import_seed": job.import_seed, "run": run},
                       allow_nan=False, separators=(",", ":")).encode()
     return b"%d\n" % len(data) + data
@@ -174,9 +176,7 @@ def _run_once(backend: Backend, job: Job, payload: bytes, pending: list[str], ou
         worker.send(payload)
         _consume(worker, attempt, job.limits, output, result)
         attempt.ended_at = time.monotonic()
-        if attempt.phase == "done":
-            worker.kill()  # every result is in: no need to wait a second or more for torch's interpreter shutdown
-        exit_info = worker.wait()
+        exit_info = worker.wait()  # after `done` the worker leaves at once (no interpreter teardown)
     finally:
         if worker is not None:
             worker.close()

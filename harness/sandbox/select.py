@@ -20,15 +20,16 @@ def _local() -> Backend:
     return backend
 
 
-def make_backend(name: str) -> Backend:
-    """The backend called `name` ('auto', 'docker' or 'local'); raise SandboxError if it cannot be had."""
+def make_backend(name: str, size: int = 1) -> Backend:
+    """The backend called `name` ('auto', 'docker' or 'local'); raise SandboxError if it cannot be had.
+    `size`: how many sandboxes may run at once (docker keeps that many warm)."""
     if name == "local":
         return _local()
     from harness.image import image_tag
     from harness.sandbox.docker_backend import DockerBackend
 
     try:
-        return DockerBackend(image_tag())
+        return DockerBackend(image_tag(), size=size)
     except SandboxError as error:
         if name == "docker":
             raise

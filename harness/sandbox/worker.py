@@ -3,18 +3,19 @@
 This file runs inside the sandbox (a container or a child process) with `python -I`.
 It uses only the standard library and torch, so the sandbox image needs nothing else.
 
-Usage: python -I -B worker.py JOB_FOLDER   (the job itself arrives on stdin: its length on a line, then JSON)
+Usage: python -I -B worker.py JOB_FOLDER   one job, read from stdin (its length on a line, then JSON)
+       python -I -B worker.py --serve       a warm worker in a container: a fresh child per job (see serve())
 
-The job is one JSON object read from stdin: the submission's module name,
-the probes' source text (compiled from memory: probes never exist as a file in the sandbox),
-which probe stages to run with their seeds, the inputs drawn on the trusted side, what earlier
-stages carried over, the challenge's rules and the torch objects to pin. Only the submission
-file lies in JOB_FOLDER (read-only). The run's seed never enters the sandbox.
+The job is one JSON object: the submission's files (written into a fresh folder of the job's own),
+its module name, the probes' source text (compiled from memory: probes never exist as a file in the
+sandbox), which probe stages to run with their seeds, the inputs drawn on the trusted side, what
+earlier stages carried over, the challenge's rules and the torch objects to pin. The run's seed never
+enters the sandbox.
 
-Every message goes to the original stdout as one JSON object a line; everything the
-submission prints goes to stderr instead (fd 1 is pointed at fd 2 before it is imported).
-The grader treats every message as untrusted data: the submission runs in this process
-and could forge any of them, so nothing here is believed without the trusted checks.
+Every message goes to a private channel as one JSON object a line; everything the submission prints
+goes to stderr instead (fd 1 is pointed at fd 2 before it is imported). The grader treats every
+message as untrusted data: the submission runs in this process and could forge any of them, so
+nothing here is believed without the trusted checks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -41,6 +43,7 @@ STAGE_SEPARATOR = "__stage"  # probe_<name>__stage2, __stage3...: later stages r
 MAX_JOB_BYTES = 64 * 1024 * 1024
 MAX_MESSAGE_CHARS = 1000
 MAX_FRAMES = 30
+_EXIT = os._exit  # bound at import: the submission may replace os._exit
 
 
 def probe_seed(run_seed: int, probe_name: str) -> int:
@@ -225,11 +228,14 @@ def describe_error(error: BaseException, submission_path: str = "") -> dict:
 
 
 class Channel:
-    """The private copy of stdout that carries messages to the grader."""
+    """The private channel that carries messages to the grader: a duplicate of stdout taken before fd 1 is
+    pointed at stderr (a single-use worker), or the pipe a serving worker reads (`fd`)."""
 
-    def __init__(self) -> None:
-        self.fd = os.dup(1)
-        os.dup2(2, 1)
+    def __init__(self, fd: int | None = None) -> None:
+        if fd is None:
+            fd = os.dup(1)
+            os.dup2(2, 1)
+        self.fd = fd
         sys.stdout = sys.stderr
         self._write = os.write  # bound now: the submission may replace os.write later
 
@@ -239,29 +245,41 @@ class Channel:
             data = data[self._write(self.fd, data):]
 
 
-def read_job(limit: int = MAX_JOB_BYTES) -> dict:
-    """Read the job from stdin (its length in decimal on the first line, then that many bytes of JSON),
-    then point stdin at /dev/null so that nothing more can be read from it."""
+def read_framed(fd: int, limit: int = MAX_JOB_BYTES) -> bytes | None:
+    """One length-prefixed block from `fd` (its length in decimal on a line, then that many bytes);
+    None at end of input before the first byte."""
     header = b""
     while not header.endswith(b"\n"):
-        byte = os.read(0, 1)
-        if not byte or len(header) > 20:
-            raise ValueError("no job on stdin")
+        byte = os.read(fd, 1)
+        if not byte:
+            if not header:
+                return None
+            raise ValueError("job cut short")
+        if len(header) > 20:
+            raise ValueError("no job length")
         header += byte
     size = int(header)
     if not 0 < size <= limit:
         raise ValueError("job too large")
     chunks, left = [], size
     while left:
-        chunk = os.read(0, min(left, 1 << 20))
+        chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise ValueError("job cut short")
         chunks.append(chunk)
         left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_job(limit: int = MAX_JOB_BYTES) -> dict:
+    """Read the job from stdin, then point stdin at /dev/null so that nothing more can be read from it."""
+    data = read_framed(0, limit)
+    if data is None:
+        raise ValueError("no job on stdin")
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    return json.loads(b"".join(chunks).decode("utf-8"))
+    return json.loads(data.decode("utf-8"))
 
 
 # ---------------------------------------------------------------- rules: forbidden torch objects
@@ -692,14 +710,23 @@ def _verify(guard: Guard) -> None:
 # ---------------------------------------------------------------- main
 
 
-def main(argv: list[str]) -> int:
-    channel = Channel()
-    sys.dont_write_bytecode = True
-    job = read_job()
-    folder = os.path.abspath(argv[1])
-    submission_path = os.path.join(folder, job["submission"])
+def write_files(files: dict) -> str:
+    """Write the submission's files (name -> text, sent in the job) into a fresh folder of their own."""
+    folder = tempfile.mkdtemp(prefix="job-")
+    for name, text in files.items():
+        if not isinstance(name, str) or not name or "/" in name or name.startswith(".") or not isinstance(text, str):
+            raise ValueError(f"bad file name in the job: {name!r}")
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return folder
+
+
+def run_job(job: dict, channel: Channel) -> None:
+    """Everything one worker run does: rules and guard in place, import the submission once, run the probe stages."""
     import torch
 
+    folder = write_files(job["files"])
+    submission_path = os.path.join(folder, job["submission"])
     make_deterministic()
     warm_up()
     probes_module = module_from_source("_harness_probes", job["probes_source"])
@@ -715,7 +742,7 @@ def main(argv: list[str]) -> int:
         solution = load_module(job["module"], submission_path)
     except BaseException as error:  # SystemExit and KeyboardInterrupt included: all are the submission's
         channel.send(event="import_failed", error=describe_error(error, submission_path))
-        return 0
+        return
     channel.send(event="imported", seconds=time.perf_counter() - started)
     guarded = GuardedSolution(solution, guard)
 
@@ -742,7 +769,240 @@ def main(argv: list[str]) -> int:
             channel.send(event="result", probe=name, stage=stage, status="ok", value=value,
                          seconds=time.perf_counter() - started)
     channel.send(event="done")
+
+
+def main(argv: list[str]) -> int:
+    """One job from stdin, run in this process; the exit skips the interpreter's teardown (a second or more
+    with torch loaded), since every result has been written by then."""
+    sys.dont_write_bytecode = True
+    if argv[1:2] == ["--serve"]:
+        return serve()
+    channel = Channel()
+    job = read_job()
+    run_job(job, channel)
+    _leave(0)
     return 0
+
+
+def _leave(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # noqa: BLE001  (a stream the submission broke: leave all the same)
+            pass
+    _EXIT(code)
+
+
+# ---------------------------------------------------------------- serving: one warm worker, many jobs
+#
+# `worker.py --serve` runs as process 1 of its own PID namespace (a container). It imports torch once,
+# never runs submission code itself, and forks a fresh child for each job it reads from stdin. What the
+# child says (messages, printed output) comes back through two pipes, which this process wraps into
+# frames on its stdout: b"<kind> <length>\n" + bytes, kind r (ready: versions), m (a child's message
+# bytes), e (a child's printed bytes), x (the child ended: exit code, signal, OOM). The child never holds
+# this process's stdout, and this process is not dumpable, so no child can write a frame, read its
+# memory through /proc or ptrace it; as process 1 it ignores every signal it does not handle.
+# Between jobs it kills every other process in the namespace and empties every writable place
+# (/tmp, /dev/shm, /dev/mqueue, System V IPC), so no job leaves anything for the next.
+
+SCRATCH = ("/tmp", "/dev/shm", "/dev/mqueue")
+
+
+def serve() -> int:
+    import signal
+
+    import torch
+
+    if os.getpid() != 1:
+        print("worker: --serve runs only as process 1 of its own PID namespace (a container)", file=sys.stderr)
+        return 2
+    frames = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)
+    os.close(null)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    make_deterministic()
+    warm_up()
+    _not_dumpable()
+    _frame(frames, b"r", json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}).encode())
+    while True:
+        try:
+            payload = read_framed(0)
+        except ValueError as error:
+            print(f"worker: {error}", file=sys.stderr)
+            return 1
+        if payload is None:
+            return 0
+        _frame(frames, b"x", json.dumps(_serve_one(payload, frames)).encode())
+
+
+def _serve_one(payload: bytes, frames: int) -> dict:
+    import select
+
+    messages_r, messages_w = os.pipe()
+    printed_r, printed_w = os.pipe()
+    ooms = _oom_kills()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        _child(payload, messages_w, printed_w)
+    os.close(messages_w)
+    os.close(printed_w)
+    pipes = {messages_r: b"m", printed_r: b"e"}
+    status = None
+    while status is None:
+        ready, _, _ = select.select(list(pipes), [], [], 0.05)
+        for fd in ready:
+            _forward(fd, pipes, frames)
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+    _kill_the_rest()  # what the child left running dies before its pipes are drained
+    while pipes:
+        for fd in list(pipes):
+            _forward(fd, pipes, frames)
+    _clean_scratch()
+    oom = ooms is not None and (_oom_kills() or 0) > ooms
+    return {"code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, "oom": oom}
+
+
+def _forward(fd: int, pipes: dict, frames: int) -> None:
+    data = os.read(fd, 1 << 16)
+    if data:
+        _frame(frames, pipes[fd], data)
+    else:
+        os.close(fd)
+        del pipes[fd]
+
+
+def _frame(fd: int, kind: bytes, data: bytes) -> None:
+    block = kind + b" %d\n" % len(data) + data
+    while block:
+        block = block[os.write(fd, block):]
+
+
+def _child(payload: bytes, messages: int, printed: int) -> None:
+    """The forked child: fd 0 is /dev/null, fds 1 and 2 the printed-output pipe, every other inherited fd
+    closed but the message pipe; then the job runs as a single-use worker's would. Never returns."""
+    import signal
+
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(printed, 1)
+        os.dup2(printed, 2)
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) not in (0, 1, 2, messages):
+                try:
+                    os.close(int(name))
+                except OSError:
+                    pass
+        try:
+            with open("/proc/self/oom_score_adj", "w") as handle:  # out of memory, the child goes first
+                handle.write("1000")
+        except OSError:
+            pass
+        run_job(json.loads(payload.decode("utf-8")), Channel(messages))
+    except BaseException as error:  # noqa: BLE001  (the worker's own failure: said on stderr, exit 1)
+        try:
+            os.write(2, f"worker: {type(error).__name__}: {error}\n".encode())
+        except OSError:
+            pass
+        code = 1
+    finally:
+        _leave(code)
+
+
+def _kill_the_rest() -> None:
+    """Kill every process in the namespace but this one (process 1), and reap them all."""
+    import signal
+
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # nothing left to signal
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+
+
+def _clean_scratch() -> None:
+    """Empty every place a job could write (the root file system is read-only) and remove System V IPC objects."""
+    import ctypes
+    import shutil
+
+    def writable_again(function, path, _):
+        try:
+            os.chmod(os.path.dirname(path) or path, 0o700)
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        try:
+            function(path)
+        except OSError:
+            pass
+
+    for root in SCRATCH:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=writable_again)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for kind, remove in (("shm", lambda i: libc.shmctl(i, 0, None)), ("msg", lambda i: libc.msgctl(i, 0, None)),
+                         ("sem", lambda i: libc.semctl(i, 0, 0))):  # IPC_RMID = 0
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
+
+
+def _oom_kills() -> int | None:
+    """How many processes the kernel killed for memory in this cgroup so far (None where it cannot say)."""
+    for path, key in (("/sys/fs/cgroup/memory.events", "oom_kill"), ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill")):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: no process of the same user may ptrace this one or open its /proc files (fds, memory)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":
