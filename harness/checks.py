@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -171,7 +172,8 @@ def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
         args = [str(hidden_dir), "-c", str(ini), "--rootdir", str(hidden_dir), "--noconftest",
-                "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
+                "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:legacypath", "--import-mode=importlib",
                 "-o", "python_files=test_*.py", "--timeout", str(CHECK_TIMEOUT_SECONDS), "-q", "--tb=no"]
         sink = io.StringIO()
         dont_write = sys.dont_write_bytecode
@@ -207,12 +209,14 @@ def _fresh_modules(hidden_dir: Path):
     """
     stems = {path.stem for path in hidden_dir.glob("*.py")}
     saved = {name: sys.modules.pop(name) for name in stems if name in sys.modules}
+    before = set(sys.modules)
+    folder = os.path.normpath(hidden_dir)
     try:
         yield
     finally:
-        for name, module in list(sys.modules.items()):
-            file = getattr(module, "__file__", None)
-            if file and Path(file).parent == hidden_dir:
+        for name in set(sys.modules) - before:  # only what this run imported can be a check file
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if isinstance(file, str) and os.path.dirname(os.path.normpath(file)) == folder:
                 del sys.modules[name]
         sys.modules.update(saved)
 

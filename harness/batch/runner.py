@@ -11,6 +11,7 @@ grades.csv and summary.json for what finished, and raises KeyboardInterrupt to t
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import logging
 import secrets
 import sys
@@ -80,18 +81,26 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
     with Progress(len(entries), already_done=outcome.reused, stream=stream or sys.stderr) as progress:
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
         try:
-            futures = {executor.submit(_first_phase, challenge, entries[index], backend, seed, stopping): index
-                       for index in todo}
-            for future in concurrent.futures.as_completed(futures):
-                index = futures[future]
-                entry = entries[index]
-                report = _second_phase(challenge, entry, future, seed)
-                if candidate_view:
-                    report = for_candidate(report)
-                store.save(entry.student_id, report)
-                outcome.reports[index] = report
-                outcome.graded += 1
-                progress.advance(entry.student_id, report)
+            # Only a few first phases run ahead of the checks, so that a report's time is its own grading's, not
+            # its wait in a queue, and an interruption drops little work.
+            waiting = iter(todo)
+            futures: dict = {}
+            for index in itertools.islice(waiting, max(1, jobs) + 1):
+                futures[executor.submit(_first_phase, challenge, entries[index], backend, seed, stopping)] = index
+            while futures:
+                finished, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    index = futures.pop(future)
+                    for later in itertools.islice(waiting, 1):
+                        futures[executor.submit(_first_phase, challenge, entries[later], backend, seed, stopping)] = later
+                    entry = entries[index]
+                    report = _second_phase(challenge, entry, future, seed)
+                    if candidate_view:
+                        report = for_candidate(report)
+                    store.save(entry.student_id, report)
+                    outcome.reports[index] = report
+                    outcome.graded += 1
+                    progress.advance(entry.student_id, report)
         except BaseException:  # Ctrl-C above all: stop what runs, keep what finished
             outcome.interrupted = True
             stopping.set()
