@@ -1,72 +1,91 @@
-"""How long grading one submission takes, beside the floor of running the same probes with no sandbox.
+"""How fast grading is: one submission as `harness grade FILE` does it, and a class as a batch does it.
 
-Grades a challenge's reference solution RUNS times through the harness (one process, as when
-grading a class) and runs the floor RUNS times: a plain `python` process that imports torch and
-the solution and runs the same probes. Prints the medians and their ratio.
+1. cold: a fresh backend per grading (a container started and torch imported each time), RUNS times;
+2. warm: one backend, RUNS gradings one after another (each a fresh child of a warm container);
+3. batch: a class of CLASS_SIZE submissions (the reference, the starter and the mutants, repeated)
+   through `harness grade ID FOLDER --out DIR -j JOBS`, in a subprocess, as a teacher runs it.
 
-Usage: python benchmarks/grading_speed.py [CHALLENGE] [--runs N] [--backend docker|local]
+Prints the median seconds per grading for 1 and 2, and for 3 the wall time, submissions per second
+and the per-phase medians read back from the reports.
+
+Usage: python benchmarks/grading_speed.py [CHALLENGE] [--runs N] [--class-size N] [-j N] [--backend docker|local]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-
-FLOOR = """
-import sys
-sys.path.insert(0, {harness_root!r})
-from harness.sandbox.worker import load_module, make_deterministic, probe_functions, run_probe
-make_deterministic()
-solution = load_module({module!r}, {solution!r})
-for name, function in probe_functions(load_module("probes", {probes!r})).items():
-    run_probe(function, solution, 1, name)
-"""
+from pathlib import Path
 
 
-def floor_seconds(challenge) -> float:
-    from harness.challenge import REPO_ROOT
+def timed_gradings(challenge, make_backend, runs: int, fresh: bool) -> list[float]:
+    from harness.grader import grade
 
-    code = FLOOR.format(harness_root=str(REPO_ROOT), module=challenge.module_name,
-                        solution=str(challenge.reference), probes=str(challenge.probes))
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-I", "-c", code], check=True)
-    return time.perf_counter() - started
+    seconds = []
+    backend = None if fresh else make_backend()
+    try:
+        for run in range(runs):
+            started = time.perf_counter()
+            if fresh:
+                with make_backend() as one:
+                    report = grade(challenge=challenge, submission=challenge.reference, backend=one, seed=run)
+            else:
+                report = grade(challenge=challenge, submission=challenge.reference, backend=backend, seed=run)
+            seconds.append(time.perf_counter() - started)
+            assert report.score == report.max_score, report.reason
+    finally:
+        if backend is not None:
+            backend.close()
+    return seconds
+
+
+def build_class(challenge, folder: Path, size: int) -> None:
+    sources = [challenge.reference, challenge.starter, *sorted((challenge.solutions_dir / "mutants").glob("*.py"))]
+    for number in range(size):
+        shutil.copyfile(sources[number % len(sources)], folder / f"student{number:04d}.py")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("challenge", nargs="?", default="weight-decay-exclude-bias")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--backend", choices=["docker", "local"], default="docker")
+    parser.add_argument("challenge", nargs="?", default="cosine-annealing-tmax")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--class-size", type=int, default=100)
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--backend", default="docker", choices=["docker", "local"])
     args = parser.parse_args()
 
-    from harness.challenge import find_challenge
-    from harness.grader import grade
+    from harness.challenge import all_challenges
     from harness.sandbox.select import make_backend
 
-    challenge = find_challenge(args.challenge)
-    backend = make_backend(args.backend)
-    grade(challenge=challenge, submission=challenge.reference, backend=backend, seed=0)  # warm caches once
+    challenge = next(c for c in all_challenges() if c.id == args.challenge)
+    cold = timed_gradings(challenge, lambda: make_backend(args.backend), args.runs, fresh=True)
+    warm = timed_gradings(challenge, lambda: make_backend(args.backend), args.runs, fresh=False)
+    print(f"{challenge.id} on {args.backend}: one grading, cold {statistics.median(cold):.2f} s, "
+          f"warm {statistics.median(warm):.2f} s (medians of {args.runs})")
 
-    floors = [floor_seconds(challenge) for _ in range(args.runs)]
-    walls, reports = [], []
-    for run in range(args.runs):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, out = Path(tmp) / "class", Path(tmp) / "out"
+        folder.mkdir()
+        build_class(challenge, folder, args.class_size)
         started = time.perf_counter()
-        report = grade(challenge=challenge, submission=challenge.reference, backend=backend, seed=run)
-        walls.append(time.perf_counter() - started)
-        reports.append(report)
-        assert report.score == report.max_score, report.reason
-
-    floor, wall = statistics.median(floors), statistics.median(walls)
-    phases = {phase: statistics.median(getattr(r.timings, phase) for r in reports)
-              for phase in ("sandbox_start", "probes", "checks")}
-    print(f"challenge {challenge.id}, backend {backend.name}, {args.runs} runs")
-    print(f"floor (plain process, no sandbox): median {floor:.2f} s")
-    print(f"harness grade:                     median {wall:.2f} s  ({wall / floor:.2f} x floor)")
-    print("harness phases (median): " + ", ".join(f"{name} {value:.2f} s" for name, value in phases.items()))
+        done = subprocess.run([sys.executable, "-m", "harness", "grade", challenge.id, str(folder), "--out", str(out),
+                               "-j", str(args.jobs), "--seed", "1", "--backend", args.backend],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"the batch failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        reports = [json.loads(path.read_text()) for path in (out / "reports").glob("*.json")]
+        phases = {phase: statistics.median(r["timings"][phase] for r in reports)
+                  for phase in ("sandbox_start", "probes", "checks", "total")}
+    print(f"batch of {len(reports)} with -j {args.jobs}: {wall:.1f} s wall, {len(reports) / wall:.2f} submissions/s; "
+          "per submission (medians): " + ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Batch input discovery: every kind of PATH, student ids, id patterns, duplicates, and hostile zips refused."""
+"""Batch input discovery: every kind of PATH, student ids, id patterns, duplicates, and hostile zips refused
+(a student's own zip in a folder of submissions becomes an empty, ungradable entry instead of stopping the batch)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -11,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from harness.batch import discover as discover_module
-from harness.batch.discover import BatchInputError, Discovery, discover
+from harness.batch.discover import BatchInputError, Discovery, Entry, discover
+from harness.report import Submission
+from harness.submission import SubmissionError, read_submission
 
 SOLUTION = b"def scale(x, k):\n    return x * k\n"
 
@@ -189,20 +193,50 @@ def test_a_zip_whose_single_folder_holds_the_submission_file_is_that_students(tm
     assert (entry.student_id, entry.origin) == ("alice", f"{path}:alice/solution.py")
 
 
-def test_a_students_zip_without_the_submission_file_is_an_error(tmp_path):
-    make_zip(tmp_path / "class" / "bob.zip", {"a/solution.py": SOLUTION, "b/solution.py": SOLUTION})
-    with pytest.raises(BatchInputError, match=r"bob\.zip: no solution\.py at its top or inside a single top-level folder"):
-        find(tmp_path, tmp_path / "class")
-    assert unpacked(tmp_path) == []
+def assert_empty_entry(tmp_path: Path, entry: Entry, student_id: str, zip_path: Path) -> None:
+    """A student's zip that yielded nothing: an entry all the same, a fresh empty folder, which grading reports
+    ungradable (the folder has no solution.py)."""
+    assert (entry.student_id, entry.origin) == (student_id, str(zip_path))
+    assert entry.path.is_dir() and entry.path.parent == tmp_path / "unpacked" and list(entry.path.iterdir()) == []
 
 
-def test_a_file_that_is_not_a_zip_is_an_error_naming_it(tmp_path):
+def test_reading_an_empty_entry_says_the_folder_has_no_submission_file(tiny, tmp_path):
+    make_zip(tmp_path / "class" / "bob.zip", {"notes.txt": b"forgot it"})
+    (entry,) = find(tmp_path, tmp_path / "class").entries
+    with pytest.raises(SubmissionError, match=r"the folder .* has no solution\.py"):
+        read_submission(tiny, entry.path, Submission(file_name="solution.py"))
+
+
+@pytest.mark.parametrize("files", [
+    {"a/solution.py": SOLUTION, "b/solution.py": SOLUTION},  # two top-level folders: neither is looked in
+    {"notes.txt": b"forgot it"},
+    {"deep/er/solution.py": SOLUTION},  # two levels down
+    {},  # an empty zip
+])
+def test_a_students_zip_without_the_submission_file_is_an_empty_entry(tmp_path, files):
+    make_zip(tmp_path / "class" / "bob.zip", files)
+    write(tmp_path / "class" / "alice.py")
+    found = find(tmp_path, tmp_path / "class")
+    assert ids(found) == ["alice", "bob"]
+    assert found.skipped == []  # the report says what is missing
+    assert_empty_entry(tmp_path, found.entries[1], "bob", tmp_path / "class" / "bob.zip")
+    assert unpacked(tmp_path) == [found.entries[1].path]
+
+
+def test_a_file_that_is_not_a_zip_given_as_a_path_is_an_error_naming_it(tmp_path):
     path = write(tmp_path / "class.zip", b"not a zip at all")
     with pytest.raises(BatchInputError, match=r"class\.zip: not a valid zip file"):
         find(tmp_path, path)
-    write(tmp_path / "class" / "bob.zip", b"PK\x03\x04 truncated")
-    with pytest.raises(BatchInputError, match=r"bob\.zip: not a valid zip file"):
-        find(tmp_path, tmp_path / "class")
+
+
+def test_a_students_file_that_is_not_a_zip_is_an_empty_entry_with_a_note(tmp_path):
+    zip_path = write(tmp_path / "class" / "bob.zip", b"PK\x03\x04 truncated")
+    found = find(tmp_path, tmp_path / "class")
+    (entry,) = found.entries
+    assert_empty_entry(tmp_path, entry, "bob", zip_path)
+    (note,) = found.skipped
+    assert note.startswith(f"{zip_path}: not a valid zip file (")
+    assert note.endswith("); it is graded as holding no solution.py")
 
 
 # --- hostile zips ------------------------------------------------------------------------------
@@ -224,10 +258,75 @@ def test_hostile_names_are_refused(tmp_path, name, why):
     assert unpacked(tmp_path) == [] and not (tmp_path / "x.py").exists()
 
 
-def test_a_hostile_students_zip_is_refused_too(tmp_path):
-    make_zip(tmp_path / "class" / "bob.zip", {"solution.py": SOLUTION, "../../evil.py": b"x"})
-    with pytest.raises(BatchInputError, match=r"bob\.zip: refusing to unpack it: entry '\.\./\.\./evil\.py'"):
+def symlink_zip(path: Path, name: str = "solution.py", target: str = "/etc/passwd") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        link = zipfile.ZipInfo(name)
+        link.create_system = 3
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, target)
+    return path
+
+
+HOSTILE_STUDENT_ZIPS = {
+    "zip slip": (lambda path: make_zip(path, {"solution.py": SOLUTION, "../../evil.py": b"x"}),
+                 "refusing to unpack it: entry '../../evil.py' has a '..' component"),
+    "absolute name": (lambda path: make_zip(path, {"solution.py": SOLUTION, "/tmp/evil.py": b"x"}),
+                      "refusing to unpack it: entry '/tmp/evil.py' has an absolute name"),
+    "symbolic link": (symlink_zip, "refusing to unpack it: entry 'solution.py' is a symbolic link"),
+    "bomb": (lambda path: make_zip(path, {"solution.py": SOLUTION, "bomb.bin": b"\0" * (4 * 1024 * 1024)}),
+             "refusing to unpack it: entry 'bomb.bin' expands from "),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_STUDENT_ZIPS)
+def test_a_hostile_students_zip_is_refused_but_the_student_keeps_an_entry(tmp_path, kind):
+    build, why = HOSTILE_STUDENT_ZIPS[kind]
+    write(tmp_path / "class" / "alice.py")
+    zip_path = build(tmp_path / "class" / "bob.zip")
+    write(tmp_path / "class" / "carol.py")
+    found = find(tmp_path, tmp_path / "class")
+    assert ids(found) == ["alice", "bob", "carol"]  # the batch goes on, and bob is not lost
+    assert_empty_entry(tmp_path, found.entries[1], "bob", zip_path)
+    (note,) = found.skipped
+    assert note.startswith(f"{zip_path}: {why}") and note.endswith("; it is graded as holding no solution.py")
+    assert unpacked(tmp_path) == [found.entries[1].path]  # nothing of the refused zip was unpacked
+    assert not list(tmp_path.rglob("evil.py"))
+
+
+def test_a_hostile_students_zip_inside_a_class_zip_keeps_its_entry(tmp_path):
+    bob = make_zip(tmp_path / "src" / "bob.zip", {"solution.py": SOLUTION, "../../evil.py": b"x"}).read_bytes()
+    path = make_zip(tmp_path / "class.zip", {"export/alice.py": SOLUTION, "export/bob.zip": bob})
+    found = find(tmp_path, path)
+    assert ids(found) == ["alice", "bob"]
+    assert found.entries[1].origin == f"{path}:export/bob.zip" and list(found.entries[1].path.iterdir()) == []
+    assert found.skipped == [f"{path}:export/bob.zip: refusing to unpack it: entry '../../evil.py' has a '..' "
+                             "component; it is graded as holding no solution.py"]
+    assert not list(tmp_path.rglob("evil.py"))
+
+
+@pytest.mark.parametrize("kind", HOSTILE_STUDENT_ZIPS)
+def test_a_hostile_zip_given_as_a_path_still_stops_the_batch(tmp_path, kind):
+    build, why = HOSTILE_STUDENT_ZIPS[kind]
+    zip_path = build(tmp_path / "bob.zip")
+    with pytest.raises(BatchInputError) as caught:
+        find(tmp_path, write(tmp_path / "alice.py"), zip_path)
+    assert str(caught.value).startswith(f"{zip_path}: {why}")
+    assert unpacked(tmp_path) == []
+
+
+def test_a_full_disk_while_unpacking_a_students_zip_stops_the_batch(tmp_path, monkeypatch):
+    """Not the student's doing: never turned into an ungradable entry."""
+    make_zip(tmp_path / "class" / "bob.zip", {"solution.py": SOLUTION})
+    write(tmp_path / "class" / "alice.py")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(discover_module, "open", full, raising=False)
+    with pytest.raises(BatchInputError, match=r"bob\.zip: cannot unpack entry 'solution\.py' here: No space left on device"):
         find(tmp_path, tmp_path / "class")
+    assert unpacked(tmp_path) == []
 
 
 def test_a_symbolic_link_entry_is_refused(tmp_path):

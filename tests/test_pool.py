@@ -164,3 +164,26 @@ def test_nothing_one_job_leaves_reaches_the_next_in_the_same_container(tiny, one
     finding = _grade(tiny, one_slot, tmp_path, FIND_TRACES, "b")
     assert _containers(one_slot) == warm, "the second job did not run in the same container"
     assert finding.score == tiny.meta.max_score, [c.message for c in finding.checks]
+
+
+def test_containers_of_a_grader_killed_with_sigkill_are_removed_by_the_next(docker_backend):
+    """A grader killed with SIGKILL cannot remove its warm containers; the next backend to start does."""
+    import os
+
+    from harness.sandbox.docker_backend import GRADER_LABEL, LABEL, remove_orphans
+
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not os.path.exists(f"/proc/{pid}"))
+    orphan = docker_backend.client.containers.create(docker_backend.image, command=["true"],
+                                                     labels={LABEL: "1", GRADER_LABEL: str(dead)})
+    alive = docker_backend.client.containers.create(docker_backend.image, command=["true"],
+                                                    labels={LABEL: "1", GRADER_LABEL: "1"})  # pid 1 always runs
+    try:
+        assert remove_orphans(docker_backend.client) >= 1
+        ids = {c.id for c in docker_backend.client.containers.list(all=True, filters={"label": LABEL})}
+        assert orphan.id not in ids and alive.id in ids
+    finally:
+        alive.remove(force=True)
+        try:
+            orphan.remove(force=True)
+        except Exception:  # noqa: BLE001  (removed, as it should be)
+            pass

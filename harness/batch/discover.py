@@ -14,11 +14,20 @@ quiz, whose suffix is then `.toml`):
   folder does not hold `solution.py` (LMS exports wrap everything in one folder).
 - Any other folder is a folder of submissions, searched one level deep, its children in order of
   name: a `.py` file is a submission (id: its stem); a folder holding `solution.py` is a
-  submission (id: its name); a `.zip` is a submission (id: its stem) and must hold `solution.py`
-  at its top or inside its single top-level folder (only that file is extracted); anything else,
-  symbolic links included (never followed), is skipped with a note saying why. Names starting
-  with `.`, `__MACOSX` and `__pycache__` are skipped silently.
-- A PATH that does not exist, or is a file other than a `.py` or a `.zip`, is an error.
+  submission (id: its name); a `.zip` is a submission (id: its stem) whose `solution.py` is
+  taken from its top or from inside its single top-level folder (only that file is extracted);
+  anything else, symbolic links included (never followed), is skipped with a note saying why.
+  Names starting with `.`, `__MACOSX` and `__pycache__` are skipped silently.
+- Such a student's `.zip` never stops the batch: it is that student's upload, not the teacher's
+  input. When it holds no `solution.py` where one is looked for, the student's entry is a fresh
+  empty folder, so grading reports the submission ungradable ("the folder ... has no
+  solution.py"), with no note. When it is refused (see below), damaged, or not a zip at all, the
+  student's entry is likewise a fresh empty folder, and a note in `skipped` names the zip and the
+  refusal. Only a failure to write the unpacked file on this machine (disk full, read-only, I/O
+  error) still stops the batch: it is not the student's doing.
+- A PATH that does not exist, or is a file other than a `.py` or a `.zip`, is an error. So is a
+  `.zip` given as a PATH (and the zip of a folder of submissions given that way) that is refused,
+  damaged or not a zip: it is the teacher's own input.
 - Submissions come in the order of the PATHs given, then of names within folders.
 - `id_pattern` is a regular expression searched in the name the id would come from (the file
   name with its suffix, the folder's name, the zip's name): the id is its group `id`, else its
@@ -30,11 +39,12 @@ quiz, whose suffix is then `.toml`):
   than 200 to 1; when it holds one name twice; when it has more than 10,000 entries or declares
   more than 512 MiB in all; or when an entry is damaged, encrypted, or yields other bytes than it
   declares. Sizes are checked before extracting and the bytes counted while extracting. Nothing
-  of a refused zip is left unpacked; a file that is not a zip is an error naming it.
+  of a refused zip is left unpacked; a file that is not a zip is named as such.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -61,10 +71,21 @@ ZIP_SUFFIX = ".zip"
 _CHUNK = 1024 * 1024
 # Errors zipfile raises on damaged, encrypted or unsupported archives besides BadZipFile.
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError)
+# Errors writing the unpacked files that are this machine's, whatever the zip holds: never blamed on the zip.
+_OWN_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 class BatchInputError(Exception):
     """The batch's input cannot be used as given; the message names the file(s) and what is wrong."""
+
+
+class _ZipFault(BatchInputError):
+    """The zip itself is at fault: refused as hostile, damaged, or not a zip. Stops the batch for a zip
+    given as a PATH; a student's zip in a folder of submissions gets an empty entry and a note instead."""
+
+
+class _NoSubmissionFile(_ZipFault):
+    """A student's zip holds no submission file where one is looked for."""
 
 
 @dataclass(frozen=True)
@@ -219,10 +240,18 @@ class _Walker:
             self.skipped.append(f"{origin}: not a {self.suffix} file, a .zip, or a folder holding {self.submission_file}")
 
     def _add_student_zip(self, path: Path, origin: str) -> None:
-        """One student's zip inside a folder of submissions: only its submission file is extracted."""
+        """One student's zip inside a folder of submissions: only its submission file is extracted. A zip
+        without it, or one that is refused, damaged or not a zip, still makes an entry: an empty folder."""
         dest = self._fresh_dir()
-        member = _unpack_submission(path, origin, dest, self.submission_file)
-        self.candidates.append(_Candidate(path.name, path.stem, dest, f"{origin}:{member}"))
+        try:
+            member = _unpack_submission(path, origin, dest, self.submission_file)
+        except _NoSubmissionFile:
+            self.candidates.append(_Candidate(path.name, path.stem, self._fresh_dir(), origin))
+        except _ZipFault as fault:
+            self.skipped.append(f"{fault}; it is graded as holding no {self.submission_file}")
+            self.candidates.append(_Candidate(path.name, path.stem, self._fresh_dir(), origin))
+        else:
+            self.candidates.append(_Candidate(path.name, path.stem, dest, f"{origin}:{member}"))
 
     def _fresh_dir(self) -> Path:
         self.unpack_dir.mkdir(parents=True, exist_ok=True)
@@ -277,11 +306,11 @@ def _open_zip(path: Path, origin: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except _ZIP_ERRORS as error:
-        raise BatchInputError(f"{origin}: not a valid zip file ({error})") from None
+        raise _ZipFault(f"{origin}: not a valid zip file ({error})") from None
 
 
-def _refuse(origin: str, why: str) -> BatchInputError:
-    return BatchInputError(f"{origin}: refusing to unpack it: {why}")
+def _refuse(origin: str, why: str) -> _ZipFault:
+    return _ZipFault(f"{origin}: refusing to unpack it: {why}")
 
 
 def _size(count: int) -> str:
@@ -342,15 +371,21 @@ def _find_submission(members: list[tuple[zipfile.ZipInfo, tuple[str, ...]]], sub
         (top,) = tops
         if (top, submission_file) in files:
             return files[(top, submission_file)]
-    raise BatchInputError(f"{origin}: no {submission_file} at its top or inside a single top-level folder")
+    raise _NoSubmissionFile(f"{origin}: no {submission_file} at its top or inside a single top-level folder")
 
 
 def _guarded(origin: str, info: zipfile.ZipInfo, action: Callable[[], object]) -> None:
-    """Run `action`, turning the errors of a damaged zip or a clash of names into a BatchInputError."""
+    """Run `action`, turning the errors of a damaged zip or a clash of names into a _ZipFault, and those of this
+    machine's disk (full, read-only, failing) into a plain BatchInputError."""
     try:
         action()
+    except OSError as error:
+        if error.errno in _OWN_ERRNOS:
+            raise BatchInputError(f"{origin}: cannot unpack entry {info.filename!r} here: "
+                                  f"{error.strerror or error}") from None
+        raise _ZipFault(f"{origin}: cannot unpack entry {info.filename!r}: {error}") from None
     except _ZIP_ERRORS as error:
-        raise BatchInputError(f"{origin}: cannot unpack entry {info.filename!r}: {error}") from None
+        raise _ZipFault(f"{origin}: cannot unpack entry {info.filename!r}: {error}") from None
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, origin: str, budget: _Budget) -> None:

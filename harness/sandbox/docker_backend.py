@@ -67,6 +67,7 @@ class DockerBackend(Backend):
             raise SandboxError(f"the Docker engine failed: {error}") from None
         self.pool = WarmPool(self._start_slot, size)
         atexit.register(self.close)
+        remove_orphans(self.client)
 
     def _start_slot(self, limits: Limits) -> Slot:
         return DockerSlot(self.client, self.tag, limits, self.pool_id)
@@ -214,6 +215,28 @@ class DockerSlot(Slot):
             for found in self.client.api.containers(all=True, quiet=True, filters={"label": f"{WORKER_LABEL}={self.worker_id}"}):
                 _remove_container(self.client, found["Id"])
         self._unfinished = False  # nothing left to search for
+
+
+def remove_orphans(client: docker.DockerClient) -> int:
+    """Remove the sandbox containers of graders that no longer run on this machine (killed with SIGKILL, so they
+    could not clean up: warm containers wait for a next job forever). Returns how many were removed."""
+    removed = 0
+    try:
+        found = client.api.containers(all=True, filters={"label": LABEL})
+    except ENGINE_ERRORS as error:
+        log.warning("could not list sandbox containers: %s", error)
+        return 0
+    for container in found:
+        pid = (container.get("Labels") or {}).get(GRADER_LABEL, "")
+        if pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                _remove_container(client, container["Id"])
+                removed += 1
+            except ENGINE_ERRORS as error:
+                log.warning("could not remove the orphaned sandbox container %s: %s", container["Id"][:12], error)
+    if removed:
+        log.info("removed %d sandbox containers left by graders that are gone", removed)
+    return removed
 
 
 def _remove_container(client: docker.DockerClient, container_id: str) -> None:
