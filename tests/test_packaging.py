@@ -128,12 +128,23 @@ def test_the_sandbox_wheels_are_the_locks_lines_for_torch_numpy_and_their_depend
         assert entry is lock[name] and entry.text.startswith(f"{name}=={entry.version} --hash=sha256:")
 
 
-def test_the_image_tag_covers_the_dockerfile_worker_and_lock(monkeypatch, tmp_path):
+def test_the_image_tag_covers_the_dockerfile_worker_and_the_sandboxes_lock_lines(monkeypatch, tmp_path):
     tag = image.image_tag()
     assert tag.startswith(image.REPOSITORY + ":")
-    changed = tmp_path / "requirements.lock"
-    changed.write_bytes(image.LOCK.read_bytes() + b"# changed\n")
-    monkeypatch.setattr(image, "LOCK", changed)
+    text = image.LOCK.read_text()
+    grader_only = tmp_path / "grader-only.lock"  # a dependency of the grader alone changes: same image
+    grader_only.write_text(text.replace("click==", "click==0.0.0.dev0+", 1) if "click==" in text else text)
+    monkeypatch.setattr(image, "LOCK", grader_only)
+    assert "click==0.0.0.dev0+" in grader_only.read_text() and image.image_tag() == tag
+    numpy_line = next(line for line in text.splitlines() if line.startswith("numpy=="))
+    sandbox = tmp_path / "sandbox.lock"  # a pin the image installs changes: another image
+    sandbox.write_text(text.replace(numpy_line, numpy_line.replace("numpy==", "numpy==0.0.0.dev0+", 1)))
+    monkeypatch.setattr(image, "LOCK", sandbox)
+    assert image.image_tag() != tag
+    monkeypatch.setattr(image, "LOCK", grader_only)
+    worker = tmp_path / "worker.py"
+    worker.write_bytes(image.WORKER_PATH.read_bytes() + b"# changed\n")
+    monkeypatch.setattr(image, "WORKER_PATH", worker)
     assert image.image_tag() != tag
 
 
