@@ -268,6 +268,33 @@ def _grade_with(challenge: Challenge, sandbox, path: Path, seed: Optional[int]) 
     return grade_submission(challenge, path, sandbox, seed)
 
 
+@main.command("export")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["gradescope", "prairielearn", "junit", "csv", "jsonl"]),
+              help="gradescope / prairielearn: one report's results.json, always the candidate view; junit: a "
+                   "testsuite per report; csv: a row per student, a column per check; jsonl: a report per line.")
+@click.option("--audience", type=click.Choice([a.value for a in Audience]), default="grader", show_default=True,
+              help="For junit, csv and jsonl: 'candidate' drops hidden checks' messages and the captured output.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (atomically) instead of stdout.")
+def export_command(path: Path, fmt: str, audience: str, output: Optional[Path]) -> None:
+    """Export PATH (a report JSON file, or a batch's --out folder) to a platform's format."""
+    from harness.export import ExportError, export, load_reports
+
+    try:
+        data = export(load_reports(path), fmt, output, audience=audience)
+    except ExportError as error:
+        _fail(str(error), EXIT_USAGE)
+    except OSError as error:
+        _fail(f"could not write {output}: {error}")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        click.echo(f"wrote {output} ({fmt}, {len(data)} bytes)", err=True)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the report."""
