@@ -95,7 +95,7 @@ def _run_probes(pending: Pending, backend: Backend, seed: int) -> None:
 
     plan = make_plan(challenge, seed)
     reference = reference_results(challenge, plan, seed)
-    job = SandboxJob(submission=submitted.path, module=challenge.module_name, probes_source=plan.source,
+    job = SandboxJob(source=submitted.text, module=challenge.module_name, probes_source=plan.source,
                      probes=[ProbeSpec(p.name, p.stages, p.seed, tuple(p.inputs), tuple(p.has_inputs)) for p in plan.probes],
                      import_seed=plan.import_seed, rules=[_rule_for_sandbox(rule) for rule in challenge.meta.rules],
                      pinned=list(challenge.meta.pinned))

@@ -20,8 +20,8 @@ quiz, whose suffix is then `.toml`):
   Names starting with `.`, `__MACOSX` and `__pycache__` are skipped silently.
 - Such a student's `.zip` never stops the batch: it is that student's upload, not the teacher's
   input. When it holds no `solution.py` where one is looked for, the student's entry is a fresh
-  empty folder, so grading reports the submission ungradable ("the folder ... has no
-  solution.py"), with no note. When it is refused (see below), damaged, or not a zip at all, the
+  empty folder named like the zip, so grading reports the submission ungradable ("the folder
+  .../bob.zip has no solution.py"), with no note. When it is refused (see below), damaged, or not a zip at all, the
   student's entry is likewise a fresh empty folder, and a note in `skipped` names the zip and the
   refusal. Only a failure to write the unpacked file on this machine (disk full, read-only, I/O
   error) still stops the batch: it is not the student's doing.
@@ -246,12 +246,19 @@ class _Walker:
         try:
             member = _unpack_submission(path, origin, dest, self.submission_file)
         except _NoSubmissionFile:
-            self.candidates.append(_Candidate(path.name, path.stem, self._fresh_dir(), origin))
+            self.candidates.append(_Candidate(path.name, path.stem, self._empty_dir(path.name), origin))
         except _ZipFault as fault:
             self.skipped.append(f"{fault}; it is graded as holding no {self.submission_file}")
-            self.candidates.append(_Candidate(path.name, path.stem, self._fresh_dir(), origin))
+            self.candidates.append(_Candidate(path.name, path.stem, self._empty_dir(path.name), origin))
         else:
             self.candidates.append(_Candidate(path.name, path.stem, dest, f"{origin}:{member}"))
+
+    def _empty_dir(self, name: str) -> Path:
+        """A fresh empty folder named `name` (the zip's name, so that the report's "the folder .../bob.zip has
+        no solution.py" says which zip it was)."""
+        folder = self._fresh_dir() / name
+        folder.mkdir()
+        return folder
 
     def _fresh_dir(self) -> Path:
         self.unpack_dir.mkdir(parents=True, exist_ok=True)

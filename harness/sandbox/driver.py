@@ -46,7 +46,7 @@ class _Attempt:
 class SandboxJob:
     """What the sandbox needs for one grading: the submission, the probes' text, and what each probe gets."""
 
-    submission: Path
+    source: str  # the submission's text, as read_submission took it (a notebook already turned into a module)
     module: str
     probes_source: str
     probes: list["ProbeSpec"]
@@ -77,9 +77,9 @@ def run_sandbox(backend: Backend, job: SandboxJob, limits: Limits, hide: tuple[P
     try:
         folder.chmod(0o755)
         target = folder / f"{job.module}.py"
-        shutil.copyfile(job.submission, target)
+        text = job.source
+        target.write_text(text, encoding="utf-8")
         target.chmod(0o644)
-        text = job.submission.read_text(encoding="utf-8")  # read_submission checked that it is UTF-8
         lines = text.splitlines()
         result = SandboxRun(backend=backend.name, image=backend.image)
         output = _Output(limits.output_kb * 1024)
