@@ -271,9 +271,10 @@ def _grade_with(challenge: Challenge, sandbox, path: Path, seed: Optional[int]) 
 @main.command("export")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", required=True,
-              type=click.Choice(["gradescope", "prairielearn", "junit", "csv", "jsonl"]),
+              type=click.Choice(["gradescope", "prairielearn", "junit", "csv", "jsonl", "html"]),
               help="gradescope / prairielearn: one report's results.json, always the candidate view; junit: a "
-                   "testsuite per report; csv: a row per student, a column per check; jsonl: a report per line.")
+                   "testsuite per report; csv: a row per student, a column per check; jsonl: a report per line; "
+                   "html: the class page for graders (charts, a row per student, every check's message).")
 @click.option("--audience", type=click.Choice([a.value for a in Audience]), default="grader", show_default=True,
               help="For junit, csv and jsonl: 'candidate' drops hidden checks' messages and the captured output.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -283,7 +284,15 @@ def export_command(path: Path, fmt: str, audience: str, output: Optional[Path]) 
     from harness.export import ExportError, export, load_reports
 
     try:
-        data = export(load_reports(path), fmt, output, audience=audience)
+        if fmt == "html":
+            from harness.batch.store import atomic_write
+            from harness.classpage import render_class_page
+
+            data = render_class_page(load_reports(path)).encode("utf-8")
+            if output is not None:
+                atomic_write(output, data)
+        else:
+            data = export(load_reports(path), fmt, output, audience=audience)
     except ExportError as error:
         _fail(str(error), EXIT_USAGE)
     except OSError as error:

@@ -436,3 +436,18 @@ def test_the_export_command_writes_each_format_and_refuses_what_it_cannot(tmp_pa
     assert one.exit_code == 0 and "tests" in json.loads(one.stdout)
     refused = runner.invoke(main, ["export", str(tmp_path / "out"), "--format", "gradescope"])
     assert refused.exit_code == 2 and "one report" in refused.stderr
+
+
+def test_the_export_command_writes_the_class_page(tmp_path):
+    from click.testing import CliRunner
+
+    from harness.batch.store import ResultStore
+    from harness.cli import main
+
+    store = ResultStore(tmp_path / "out")
+    store.save("alice", graded(check("test_a")))
+    store.save("bob", not_graded(RunStatus.ungradable, "no <file>"))
+    done = CliRunner().invoke(main, ["export", str(tmp_path / "out"), "--format", "html", "-o", str(tmp_path / "p.html")])
+    assert done.exit_code == 0, done.output
+    page = (tmp_path / "p.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "alice" in page and "no &lt;file&gt;" in page
