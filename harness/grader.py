@@ -57,6 +57,7 @@ def run_sandbox_phase(*, challenge: Challenge, submission: Path, backend: Backen
     with _reported(report):
         report.notes.extend(backend.isolation_notes())
         pending.submitted = read_submission(challenge, submission, report.submission)
+        report.notes.extend(pending.submitted.notes)  # what a notebook's conversion left out
         _run_probes(pending, backend, seed)
     return pending
 

@@ -152,3 +152,17 @@ def test_an_interrupt_while_a_torch_thread_runs_exits_130_without_aborting():
                               timeout=120)
         assert done.returncode == 130, done.stderr[-2000:]
         assert "terminate called" not in done.stderr
+
+
+def test_grade_takes_a_jupyter_notebook(runner, tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    source = (REPO / "reference_solutions/cosine-annealing-tmax/solution.py").read_text()
+    cells = [new_markdown_cell("My solution"), new_code_cell("%matplotlib inline\n" + source), new_code_cell("make_scheduler")]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat.writes(new_notebook(cells=cells)))
+    result = runner.invoke(main, ["grade", "cosine-annealing-tmax", str(path), "--backend", "local"])
+    assert result.exit_code == 0, result.output
+    report = Report.model_validate_json(result.stdout)
+    assert report.submission.file_name.endswith(".ipynb") and report.score == report.max_score
