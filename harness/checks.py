@@ -183,6 +183,8 @@ def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
                 code = pytest.main(args, plugins=[collector])
         finally:
             sys.dont_write_bytecode = dont_write
+    if code == pytest.ExitCode.INTERRUPTED:  # pytest turned a Ctrl-C into an exit code: it is the user's, not a failure
+        raise KeyboardInterrupt
     if collector.collect_errors:
         raise ChecksError("the checks could not be collected: " + "; ".join(collector.collect_errors))
     if collector.grader_errors:

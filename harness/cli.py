@@ -193,11 +193,12 @@ def _grade_batch(challenge: Challenge, paths: tuple[Path, ...], out_dir: Path, b
     from harness.batch.runner import batch_seed, run_batch
     from harness.batch.store import ResultStore
     from harness.batch.summary import render_summary, summarize
+    from harness.submission import accepted_files
 
     logging.getLogger("harness.batch").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="harness-batch-") as unpack:
         try:
-            found = discover(list(paths), challenge.meta.submission_file, id_pattern=id_pattern, unpack_dir=Path(unpack))
+            found = discover(list(paths), accepted_files(challenge), id_pattern=id_pattern, unpack_dir=Path(unpack))
             store = ResultStore(out_dir)
             seed = batch_seed(store, challenge, seed)
         except BatchInputError as error:

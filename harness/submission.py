@@ -33,6 +33,14 @@ class SubmissionFile:
     notes: tuple[str, ...] = ()  # for the report's notes (what a notebook's conversion left out)
 
 
+def accepted_files(challenge: Challenge) -> tuple[str, ...]:
+    """The file names a submission folder may hold, preferred first: `solution.py`, then (for code) `solution.ipynb`."""
+    name = challenge.meta.submission_file
+    if challenge.meta.kind is Kind.code:
+        return (name, Path(name).stem + NOTEBOOK_SUFFIX)
+    return (name,)
+
+
 def read_submission(challenge: Challenge, path: Path, record: Submission) -> SubmissionFile:
     """Find, read and pre-check the submission, filling in `record` (name, sha256, size) as it goes."""
     expected = challenge.meta.submission_file

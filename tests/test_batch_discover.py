@@ -197,13 +197,14 @@ def assert_empty_entry(tmp_path: Path, entry: Entry, student_id: str, zip_path: 
     """A student's zip that yielded nothing: an entry all the same, a fresh empty folder, which grading reports
     ungradable (the folder has no solution.py)."""
     assert (entry.student_id, entry.origin) == (student_id, str(zip_path))
-    assert entry.path.is_dir() and entry.path.parent == tmp_path / "unpacked" and list(entry.path.iterdir()) == []
+    assert entry.path.is_dir() and list(entry.path.iterdir()) == []
+    assert entry.path.name == zip_path.name and entry.path.parent.parent == tmp_path / "unpacked"
 
 
 def test_reading_an_empty_entry_says_the_folder_has_no_submission_file(tiny, tmp_path):
     make_zip(tmp_path / "class" / "bob.zip", {"notes.txt": b"forgot it"})
     (entry,) = find(tmp_path, tmp_path / "class").entries
-    with pytest.raises(SubmissionError, match=r"the folder .* has no solution\.py"):
+    with pytest.raises(SubmissionError, match=r"the folder .*/bob\.zip has no solution\.py"):
         read_submission(tiny, entry.path, Submission(file_name="solution.py"))
 
 
@@ -220,7 +221,7 @@ def test_a_students_zip_without_the_submission_file_is_an_empty_entry(tmp_path, 
     assert ids(found) == ["alice", "bob"]
     assert found.skipped == []  # the report says what is missing
     assert_empty_entry(tmp_path, found.entries[1], "bob", tmp_path / "class" / "bob.zip")
-    assert unpacked(tmp_path) == [found.entries[1].path]
+    assert unpacked(tmp_path) == [found.entries[1].path.parent, found.entries[1].path]
 
 
 def test_a_file_that_is_not_a_zip_given_as_a_path_is_an_error_naming_it(tmp_path):
@@ -290,7 +291,7 @@ def test_a_hostile_students_zip_is_refused_but_the_student_keeps_an_entry(tmp_pa
     assert_empty_entry(tmp_path, found.entries[1], "bob", zip_path)
     (note,) = found.skipped
     assert note.startswith(f"{zip_path}: {why}") and note.endswith("; it is graded as holding no solution.py")
-    assert unpacked(tmp_path) == [found.entries[1].path]  # nothing of the refused zip was unpacked
+    assert unpacked(tmp_path) == [found.entries[1].path.parent, found.entries[1].path]  # nothing of the zip
     assert not list(tmp_path.rglob("evil.py"))
 
 
@@ -503,3 +504,21 @@ def test_a_pattern_can_resolve_what_would_be_duplicates(tmp_path):
     write(tmp_path / "a" / "alice_1.py")
     write(tmp_path / "b" / "alice_2.py")
     assert ids(find(tmp_path, tmp_path / "a", tmp_path / "b", id_pattern=r"\d+")) == ["1", "2"]
+
+
+def test_notebooks_are_found_where_the_py_file_would_be(tmp_path):
+    """A code challenge accepts solution.ipynb too: as a file, in a student's folder (the .py preferred when both
+    are there), and in a student's zip."""
+    names = ("solution.py", "solution.ipynb")
+    root = tmp_path / "class"
+    write(root / "alice.ipynb", b"{}")
+    write(root / "bob" / "solution.ipynb", b"{}")
+    write(root / "carol" / "solution.py")
+    write(root / "carol" / "solution.ipynb", b"{}")
+    make_zip(root / "dave.zip", {"dave/solution.ipynb": b"{}"})
+    found = discover([root], names, unpack_dir=tmp_path / "unpack")
+    assert ids(found) == ["alice", "bob", "carol", "dave"]
+    by_id = {entry.student_id: entry for entry in found.entries}
+    assert by_id["alice"].path.name == "alice.ipynb"
+    assert (by_id["dave"].path / "solution.ipynb").read_bytes() == b"{}"
+    assert discover([root / "bob"], names, unpack_dir=tmp_path / "unpack2").entries[0].student_id == "bob"

@@ -115,12 +115,15 @@ class _Candidate:
     origin: str
 
 
-def discover(paths: Sequence[Path], submission_file: str, *, id_pattern: str | None = None,
+def discover(paths: Sequence[Path], submission_file: str | Sequence[str], *, id_pattern: str | None = None,
              unpack_dir: Path) -> Discovery:
     """Find every submission under `paths` and give each a unique student id, unpacking zips into
-    `unpack_dir`; every problem is raised here, before anything is graded."""
+    `unpack_dir`; every problem is raised here, before anything is graded. `submission_file` may name
+    several accepted files, first preferred (`solution.py`, then the notebook `solution.ipynb`)."""
+    names = (submission_file,) if isinstance(submission_file, str) else tuple(submission_file)
+    submission_file = names[0]
     pattern = _compile(id_pattern)
-    walker = _Walker(submission_file, unpack_dir)
+    walker = _Walker(names, unpack_dir)
     for path in paths:
         walker.add_path(Path(path))
     entries = _assign_ids(walker.candidates, pattern)
@@ -157,9 +160,11 @@ def _is_zip(path: Path) -> bool:
 class _Walker:
     """Collects candidates and skip notes from the PATHs, in order."""
 
-    def __init__(self, submission_file: str, unpack_dir: Path) -> None:
-        self.submission_file = submission_file
-        self.suffix = Path(submission_file).suffix
+    def __init__(self, names: tuple[str, ...], unpack_dir: Path) -> None:
+        self.names = names
+        self.submission_file = names[0]
+        self.suffix = Path(names[0]).suffix
+        self.suffixes = {Path(name).suffix for name in names}
         self.unpack_dir = unpack_dir
         self.candidates: list[_Candidate] = []
         self.skipped: list[str] = []
@@ -167,8 +172,7 @@ class _Walker:
     def holds(self, folder: Path) -> bool:
         """Whether `folder` has an entry named like the submission file (a symbolic link counts, so that
         grading can tell the student it is one rather than the student going missing)."""
-        candidate = folder / self.submission_file
-        return candidate.is_symlink() or candidate.is_file()
+        return any((folder / name).is_symlink() or (folder / name).is_file() for name in self.names)
 
     def add_path(self, path: Path) -> None:
         """One PATH from the command line (followed if it is a symbolic link: the user named it)."""
@@ -179,10 +183,10 @@ class _Walker:
             self._add_folder(path, origin, Path(os.path.abspath(path)).name)
         elif not path.is_file():
             raise BatchInputError(f"{path}: not a regular file or folder")
-        elif path.name == self.submission_file:
+        elif path.name in self.names:
             folder_name = Path(os.path.abspath(path)).parent.name
             self.candidates.append(_Candidate(folder_name, folder_name, path, origin))
-        elif path.suffix == self.suffix:
+        elif path.suffix in self.suffixes:
             self.candidates.append(_Candidate(path.name, path.stem, path, origin))
         elif _is_zip(path):
             self._add_zip(path, origin)
@@ -232,7 +236,7 @@ class _Walker:
                 self.skipped.append(f"{origin}/: a folder without {self.submission_file} (only one level is searched)")
         elif not child.is_file():
             self.skipped.append(f"{origin}: not a regular file or folder")
-        elif child.suffix == self.suffix:
+        elif child.suffix in self.suffixes:
             self.candidates.append(_Candidate(name, child.stem, child, origin))
         elif _is_zip(child):
             self._add_student_zip(child, origin)
@@ -244,7 +248,7 @@ class _Walker:
         without it, or one that is refused, damaged or not a zip, still makes an entry: an empty folder."""
         dest = self._fresh_dir()
         try:
-            member = _unpack_submission(path, origin, dest, self.submission_file)
+            member = _unpack_submission(path, origin, dest, self.names)
         except _NoSubmissionFile:
             self.candidates.append(_Candidate(path.name, path.stem, self._empty_dir(path.name), origin))
         except _ZipFault as fault:
@@ -300,13 +304,21 @@ def _unpack_all(path: Path, origin: str, dest: Path) -> None:
                 _extract(archive, info, target, origin, budget)
 
 
-def _unpack_submission(path: Path, origin: str, dest: Path, submission_file: str) -> str:
-    """Check every entry of a student's zip, then extract only its submission file, as `dest/<submission_file>`.
-    Returns the entry's name inside the zip."""
+def _unpack_submission(path: Path, origin: str, dest: Path, names: tuple[str, ...]) -> str:
+    """Check every entry of a student's zip, then extract only its submission file (the first of `names` it
+    holds), as `dest/<that name>`. Returns the entry's name inside the zip."""
     with _removed_on_failure(dest), _open_zip(path, origin) as archive:
-        info = _find_submission(_checked_members(archive, origin), submission_file, origin)
-        _extract(archive, info, dest / submission_file, origin, _Budget())
-        return info.filename
+        members = _checked_members(archive, origin)
+        for name in names:
+            try:
+                info = _find_submission(members, name, origin)
+            except _NoSubmissionFile:
+                if name == names[-1]:
+                    raise
+                continue
+            _extract(archive, info, dest / name, origin, _Budget())
+            return info.filename
+        raise _NoSubmissionFile(f"{origin}: no {names[0]}")
 
 
 def _open_zip(path: Path, origin: str) -> zipfile.ZipFile:

@@ -149,6 +149,17 @@ def _error_report(challenge: Challenge, entry: Entry, seed: int, reason: str) ->
 
 
 def _write_tables(store: ResultStore, challenge: Challenge, entries: list[Entry], outcome: BatchOutcome) -> None:
+    """grades.csv and summary.json for every entry with a report. The folder is the source of truth: a report
+    saved just before an interruption, but not yet counted here, is read back (when it is this batch's)."""
+    if outcome.interrupted:
+        challenge_hash = content_hash(challenge)
+        for index, entry in enumerate(entries):
+            if outcome.reports[index] is None:
+                saved = store.load(entry.student_id)
+                if saved is not None and store.is_current(saved, sha256=submission_sha256(challenge, entry.path),
+                                                          challenge_hash=challenge_hash,
+                                                          harness_version=harness.__version__, seed=outcome.seed):
+                    outcome.reports[index] = saved
     rows: list[Row] = []
     reports: list[Report] = []
     counts = {status.value: 0 for status in RunStatus}

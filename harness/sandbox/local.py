@@ -145,8 +145,8 @@ class LocalBackend(Backend):
             notes.append("the file system is visible apart from the repository, the catalog, the reference solutions, "
                          f"site-packages and the home folder: other copies of the checks on this machine can be read ({INSTALL_HINT})")
         elif self.mode == "plain":
-            notes.append(f"no namespaces: the submission shares the network "
-                         f"and sees the machine's processes ({INSTALL_HINT})")
+            notes.append(f"no namespaces: the submission shares the network, sees the machine's processes, and a "
+                         f"process it moves to a session of its own can outlive grading ({INSTALL_HINT})")
             notes.append("the file system is visible: the checks, the reference solutions and the repository with its .git can be read")
         if os.geteuid() == 0 and not self.drop_to_nobody:
             why = "setpriv is missing" if not shutil.which("setpriv") else "the Python installation is not readable by uid 65534"
