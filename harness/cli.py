@@ -305,6 +305,23 @@ def export_command(path: Path, fmt: str, audience: str, output: Optional[Path]) 
         click.echo(f"wrote {output} ({fmt}, {len(data)} bytes)", err=True)
 
 
+@main.command("report")
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the page (default: OUT_DIR/report.html).")
+def report_command(out_dir: Path, output: Optional[Path]) -> None:
+    """Write the class page of a batch's OUT_DIR (the same as `harness export OUT_DIR --format html`)."""
+    from harness.classpage import write_class_page
+    from harness.export import ExportError
+
+    target = output or out_dir / "report.html"
+    try:
+        write_class_page(out_dir, target)
+    except ExportError as error:
+        _fail(str(error), EXIT_USAGE)
+    click.echo(f"wrote {target}", err=True)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the report."""

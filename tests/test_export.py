@@ -451,3 +451,16 @@ def test_the_export_command_writes_the_class_page(tmp_path):
     assert done.exit_code == 0, done.output
     page = (tmp_path / "p.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "alice" in page and "no &lt;file&gt;" in page
+
+
+def test_the_report_command_writes_the_class_page_into_the_batch_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from harness.batch.store import ResultStore
+    from harness.cli import main
+
+    ResultStore(tmp_path / "out").save("alice", graded(check("test_a")))
+    done = CliRunner().invoke(main, ["report", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "alice" in (tmp_path / "out" / "report.html").read_text()
+    assert CliRunner().invoke(main, ["report", str(tmp_path)]).exit_code == 2  # not a batch folder
