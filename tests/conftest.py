@@ -41,10 +41,12 @@ def docker_backend() -> Iterator[Backend]:
 
 
 @pytest.fixture(scope="session")
-def local_backend() -> Backend:
+def local_backend() -> Iterator[Backend]:
     from harness.sandbox.local import LocalBackend
 
-    return LocalBackend()
+    backend = LocalBackend(size=2)
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "local"])
@@ -69,6 +71,13 @@ def leftover_sandboxes(backend: Backend) -> list[str]:
         backend.pool.settle()
         idle = {slot.container.id for slot in backend.pool.idle_slots() if slot.container is not None}
         return [c.short_id for c in containers_of(backend, os.getpid()) if c.id not in idle]
+    if getattr(backend, "pool", None) is not None:  # warm bwrap workers: only the idle ones may remain
+        from harness.sandbox.local import _descendants
+
+        backend.pool.settle()
+        idle = {pid for slot in backend.pool.idle_slots() for pid in _descendants(slot.worker.process.pid)}
+        return [str(pid) for pid in _descendants(os.getpid())
+                if pid not in idle and backend.pool_id.encode() in _cmdline(pid)]
     markers = {str(folder).encode() for folder in backend.job_folders}
     found = []
     for entry in os.listdir("/proc"):
@@ -80,3 +89,10 @@ def leftover_sandboxes(backend: Backend) -> list[str]:
             if any(marker in cmdline for marker in markers):
                 found.append(entry)
     return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

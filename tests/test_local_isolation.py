@@ -103,7 +103,8 @@ if WALK:
                 found.append(os.path.join(root, name))
         if os.path.basename(root) == "hidden" and any(f.startswith("test_") and f.endswith(".py") for f in files):
             found.append(root)
-        private = root in ("/tmp", "/dev/pts") or root.startswith(("/tmp/", "/dev/shm"))  # devpts: only terminals
+        # devpts: only terminals; /dev/mqueue: the sandbox's own IPC namespace, emptied between jobs
+        private = root in ("/tmp", "/dev/pts") or root.startswith(("/tmp/", "/dev/shm", "/dev/mqueue"))
         if not private and os.access(root, os.W_OK):
             writable.append(root)
 for path in [os.path.join(REPO, ".git"), os.path.join(REPO, GIT_PATH or "challenges"), HIDDEN, *DECOYS]:

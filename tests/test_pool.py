@@ -132,11 +132,18 @@ def scale(x, k):
         handle.write("x")
     libc = ctypes.CDLL(None, use_errno=True)
     libc.shmget(4242, 4096, 0o1666)  # IPC_CREAT | 0666
+    assert os.path.exists("/tmp/left-behind") and libc.shmget(4242, 0, 0) >= 0
+    return x * k
+"""
+
+LEAVE_A_PROCESS = """
+import os, time
+
+def scale(x, k):
     if os.fork() == 0:  # a process that outlives the job
         os.setsid()
         time.sleep(600)
         os._exit(0)
-    assert os.path.exists("/tmp/left-behind") and libc.shmget(4242, 0, 0) >= 0
     return x * k
 """
 
@@ -155,6 +162,21 @@ def scale(x, k):
         raise RuntimeError(f"found {found}")
     return x * k
 """
+
+
+def test_a_job_that_leaves_a_process_running_gets_its_container_replaced(tiny, one_slot, tmp_path):
+    """The serving worker kills what a job left running, and the pool retires the container all the same: an
+    anomaly, after which the next job should not follow in the same place."""
+    from harness.sandbox.docker_backend import POOL_LABEL
+
+    _grade(tiny, one_slot, tmp_path, CORRECT, "warm")
+    (warm,) = _containers(one_slot)
+    leaving = _grade(tiny, one_slot, tmp_path, LEAVE_A_PROCESS, "a")  # in the warm container
+    assert leaving.score == tiny.meta.max_score, [c.message for c in leaving.checks]
+    existing = {c.id for c in one_slot.client.containers.list(all=True, filters={"label": f"{POOL_LABEL}={one_slot.pool_id}"})}
+    assert warm not in existing, "the container of a job that left a process running was kept"
+    finding = _grade(tiny, one_slot, tmp_path, FIND_TRACES, "b")
+    assert finding.score == tiny.meta.max_score, [c.message for c in finding.checks]
 
 
 def test_nothing_one_job_leaves_reaches_the_next_in_the_same_container(tiny, one_slot, tmp_path):

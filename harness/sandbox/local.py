@@ -32,6 +32,7 @@ import importlib.util
 import json
 import logging
 import os
+import queue
 import pwd
 import re
 import resource
@@ -45,11 +46,14 @@ import sysconfig
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
+from harness.challenge import Limits
 from harness.sandbox.base import WORKER_PATH, Backend, ExitInfo, Job, SandboxError, Worker
+from harness.sandbox.pool import PooledWorker, Slot, WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +126,9 @@ class LocalBackend(Backend):
 
     name = "local"
 
-    def __init__(self, mode: Optional[str] = None) -> None:
+    def __init__(self, mode: Optional[str] = None, size: int = 1) -> None:
         """`mode`: auto (the best that works), or one of bwrap, unshare, plain (SandboxError if it cannot work here);
-        by default $HARNESS_LOCAL_ISOLATION, else auto."""
+        by default $HARNESS_LOCAL_ISOLATION, else auto. `size`: warm workers per set of limits (bwrap)."""
         mode = mode or os.environ.get("HARNESS_LOCAL_ISOLATION") or "auto"
         if mode == "auto":
             mode = best_mode()
@@ -137,6 +141,10 @@ class LocalBackend(Backend):
         self.mode = mode
         self.job_folders: list[Path] = []  # every job this backend ran, so that tests can look for leftovers
         self.drop_to_nobody = os.geteuid() == 0 and _can_drop(mode)
+        # bubblewrap gives the worker a PID namespace of its own, so it can serve warm (see pool.py); the other
+        # modes start a worker per run
+        self.pool = WarmPool(self._start_slot, size) if mode == "bwrap" else None
+        self.pool_id = f"pool-{uuid.uuid4().hex[:12]}"
 
     def isolation_notes(self) -> list[str]:
         """What this backend leaves open, in words for the report; empty when the worker is fully isolated."""
@@ -156,12 +164,99 @@ class LocalBackend(Backend):
         return notes
 
     def start(self, job: Job) -> Worker:
+        if self.pool is not None:
+            return PooledWorker(self.pool, self.pool.lease(job.limits))
         self.job_folders.append(job.folder)
         return LocalWorker(job, self.mode, self.drop_to_nobody)
 
+    def _start_slot(self, limits: Limits) -> Slot:
+        return LocalSlot(limits, self.drop_to_nobody, self.pool_id)
+
+    def prewarm(self, limits: Limits, count: Optional[int] = None) -> None:
+        if self.pool is not None:
+            self.pool.prewarm(limits, count)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+class _Spawner:
+    """Starts warm workers from one thread that lives as long as the grader. bwrap's --die-with-parent uses
+    PR_SET_PDEATHSIG, which fires when the *thread* that started bwrap ends, not the process: a warm worker
+    started from a short-lived thread (a pool's background start, a batch's grading thread) would be killed
+    with it."""
+
+    def __init__(self) -> None:
+        self._requests: "queue.Queue[tuple[Callable[[], Any], queue.Queue]]" = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+
+    def call(self, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="harness-local-spawner", daemon=True)
+                self._thread.start()
+        answer: queue.Queue = queue.Queue()
+        self._requests.put((make, answer))
+        ok, value = answer.get()
+        if not ok:
+            raise value
+        return value
+
+    def _serve(self) -> None:
+        while True:
+            make, answer = self._requests.get()
+            try:
+                answer.put((True, make()))
+            except BaseException as error:  # noqa: BLE001  (handed to the caller)
+                answer.put((False, error))
+
+
+_SPAWNER = _Spawner()
+
+
+class LocalSlot(Slot):
+    """A warm serving worker in bubblewrap (the top of its own PID namespace), driven like a container."""
+
+    def __init__(self, limits: Limits, drop_to_nobody: bool, pool_id: str = "") -> None:
+        super().__init__(limits)
+        # the job folder is never used when serving: each job, the submission included, comes on stdin
+        self.worker = _SPAWNER.call(lambda: LocalWorker(Job(Path("/nonexistent"), limits), "bwrap", drop_to_nobody,
+                                                        serve=True, pool_id=pool_id))
+        self._relay = threading.Thread(target=self._forward, daemon=True)
+        self._relay.start()
+
+    def _forward(self) -> None:
+        while True:
+            kind, data = self.worker.chunks.get()
+            if kind == "eof" or data is None:
+                self.ended()
+                return
+            if kind == "out":
+                self.feed(data)
+            else:
+                self.feed_stderr(data)
+
+    def write(self, data: bytes) -> None:
+        self.worker.write(data)
+
+    def kill(self) -> None:
+        self.worker.kill()
+
+    def remove(self) -> None:
+        self.worker.close()
+
+    def final_exit(self) -> ExitInfo:
+        return self.worker.wait()
+
 
 class LocalWorker(Worker):
-    def __init__(self, job: Job, mode: Optional[str] = None, drop_to_nobody: Optional[bool] = None) -> None:
+    """The worker as a child process of the grader: one job (`send`), or, with `serve` (bwrap only), a serving
+    worker for a LocalSlot, which writes one job after another (`write`) to a fresh child each time."""
+
+    def __init__(self, job: Job, mode: Optional[str] = None, drop_to_nobody: Optional[bool] = None,
+                 serve: bool = False, pool_id: str = "") -> None:
         super().__init__()
         mode = mode or best_mode()
         if drop_to_nobody is None:
@@ -173,7 +268,11 @@ class LocalWorker(Worker):
         self._closed = False
         self._lock = threading.Lock()
         self._open_streams = 2
-        self._launchers = {"bwrap": 2, "unshare": 1, "plain": 0}[mode]  # bwrap's or unshare's own processes, not the worker's
+        if serve and mode != "bwrap":
+            raise SandboxError("only bubblewrap gives a serving worker a PID namespace of its own")
+        self.serve = serve
+        # bwrap's or unshare's own processes, not the worker's; a serving worker is not counted either (see _watch)
+        self._launchers = {"bwrap": 2, "unshare": 1, "plain": 0}[mode]
         self.scratch: Optional[Path] = None
         self.stash: Optional[Path] = None
         limits = self._rlimits()
@@ -181,7 +280,10 @@ class LocalWorker(Worker):
         try:
             if mode == "bwrap":
                 cwd, home = "/", "/tmp"
-                command = _bwrap_command(job.folder, [*drop, *self._worker_argv(WORKER_IN_VIEW, JOB_IN_VIEW)], drop=bool(drop))
+                argv = self._worker_argv(WORKER_IN_VIEW, "--serve" if serve else JOB_IN_VIEW)
+                if serve:
+                    argv.append(pool_id)  # names the backend in `ps`, so that its processes can be found
+                command = _bwrap_command(None if serve else job.folder, [*drop, *argv], drop=bool(drop), serve=serve)
             else:
                 self.scratch = Path(tempfile.mkdtemp(prefix="harness-scratch-"))
                 cwd = home = str(self.scratch)
@@ -238,10 +340,16 @@ class LocalWorker(Worker):
                 self.chunks.put(("eof", None))
 
     def _watch(self) -> None:
-        """Kill the worker when its processes together hold more memory, or are more, than allowed."""
+        """Kill the worker when its processes together hold more memory, or are more, than allowed. A serving
+        worker (the bwrap launcher's only child) is left out of both: only the job's child and what it starts count,
+        as for a single-use worker (whose own memory holds torch as the child's does)."""
         limit_kb = self.limits.memory_mb * 1024
         while self.process.poll() is None:
             pids = _descendants(self.process.pid)
+            if self.serve:  # bwrap, its init, then the serving worker: the third level down is not the job's
+                parents = {pid: _parent(pid) for pid in pids}
+                inits = {pid for pid, parent in parents.items() if parent == self.process.pid}
+                pids = [pid for pid in pids if parents.get(pid) not in inits]
             if sum(_rss_kb(pid) for pid in pids) > limit_kb:
                 self.oom = True
                 self.kill()
@@ -251,6 +359,12 @@ class LocalWorker(Worker):
                 self.kill()
                 return
             time.sleep(WATCH_INTERVAL)
+
+    def write(self, data: bytes) -> None:
+        """Write one job to a serving worker's stdin, which stays open for the next (OSError when it is gone)."""
+        assert self.process.stdin is not None  # started with stdin=PIPE
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
 
     def send(self, data: bytes) -> None:
         """Write the job to the worker's stdin and close it."""
@@ -266,6 +380,10 @@ class LocalWorker(Worker):
                 pass
 
     def kill(self) -> None:
+        if self.process.poll() is not None:
+            # reaped: its pid may be another process's by now (a fork bomb recycles pids fast), so nothing is
+            # looked up by it; what it started in a namespace died with the namespace
+            return
         for pid in _descendants(self.process.pid):
             _signal(pid, signal.SIGKILL)
         try:
@@ -285,7 +403,8 @@ class LocalWorker(Worker):
         if self._closed:
             return
         self._closed = True
-        started = {pid: _start_time(pid) for pid in _descendants(self.process.pid)}
+        alive = self.process.poll() is None  # else its pid may be reused: nothing is looked up by it (see kill)
+        started = {pid: _start_time(pid) for pid in _descendants(self.process.pid)} if alive else {}
         self.kill()
         try:
             self.process.wait(timeout=30)
@@ -471,8 +590,10 @@ def _bwrap_options() -> frozenset[str]:
     return frozenset(re.findall(r"--[a-z0-9-]+", done.stdout.decode(errors="replace")))
 
 
-def _bwrap_command(job_folder: Path, command: list[str], drop: bool = False) -> list[str]:
-    """bwrap with a new root holding only the Python installation, the worker, the job, /tmp, /proc and /dev."""
+def _bwrap_command(job_folder: Optional[Path], command: list[str], drop: bool = False, serve: bool = False) -> list[str]:
+    """bwrap with a new root holding only the Python installation, the worker, the job, /tmp, /proc and /dev.
+    Serving (no job folder: jobs come on stdin), /dev/mqueue is mounted, so that the worker can clear POSIX queues
+    between jobs; it runs as process 2 under bwrap's init, which tears the namespace down when bwrap is killed."""
     runtime = _runtime()
     root = os.geteuid() == 0
     args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -482,7 +603,7 @@ def _bwrap_command(job_folder: Path, command: list[str], drop: bool = False) -> 
         args += ["--unshare-user", *(["--disable-userns"] if "--disable-userns" in options else [])]
     covers = [folder for folder in runtime.site_dirs if _covered_by(folder, runtime.trees)]
     targets = [*runtime.trees, *(path for path, _ in runtime.links), *runtime.files, *runtime.entries, CPU_INFO,
-               WORKER_IN_VIEW, JOB_IN_VIEW]
+               WORKER_IN_VIEW, *([JOB_IN_VIEW] if job_folder is not None else [])]
     folders = {str(parent) for target in targets for parent in Path(target).parents
                if not _covered_by(str(parent), runtime.trees) and str(parent) != "/"}
     for folder in sorted(folders, key=lambda path: path.count("/")):  # bwrap would make them 0700: unreachable for 65534
@@ -502,8 +623,8 @@ def _bwrap_command(job_folder: Path, command: list[str], drop: bool = False) -> 
     for folder in covers:
         args += ["--remount-ro", folder]
     args += ["--ro-bind", str(WORKER_PATH), WORKER_IN_VIEW,
-             "--ro-bind", str(job_folder), JOB_IN_VIEW,
-             "--proc", "/proc", "--dev", "/dev"]
+             *(["--ro-bind", str(job_folder), JOB_IN_VIEW] if job_folder is not None else []),
+             "--proc", "/proc", "--dev", "/dev", *(["--mqueue", "/dev/mqueue"] if serve else [])]
     for folder in ("/tmp", "/dev/shm"):  # writable by all, sticky, 64 MiB each (as docker's /tmp)
         args += [*(["--perms", "1777"] if "--perms" in options else []),
                  *(["--size", str(TMP_BYTES)] if "--size" in options else []), "--tmpfs", folder]
@@ -687,6 +808,14 @@ def _start_time(pid: int) -> Optional[int]:
     except (OSError, IndexError):
         return None
     return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
+def _parent(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _rss_kb(pid: int) -> int:

@@ -28,6 +28,7 @@ EXIT_SECONDS = 60.0  # from the end of a job's stream to its exit frame
 MAX_JOBS_PER_SLOT = 200  # then the slot is replaced: a bound on whatever slowly builds up in a long-lived worker
 MAX_FRAME_BYTES = 64 * 1024 * 1024 + 64
 KEEP_DIAGNOSTICS = 8000
+START_ATTEMPTS = 3
 
 
 class Slot(abc.ABC):
@@ -93,7 +94,9 @@ class Slot(abc.ABC):
             self._current.put(("out" if kind == b"m" else "err", body))
         elif kind == b"x" and self._current is not None:
             self._exit = _json_or_empty(body)
-            if self._exit.get("oom"):  # retired: the engine's out-of-memory flag stays set for the container's life
+            if self._exit.get("oom") or self._exit.get("leftovers"):
+                # retired after an anomaly: the engine's out-of-memory flag stays set for the container's life, and
+                # a job that left processes running was one the next job should not follow, cleaned up or not
                 self.stopped = True
             self._current.put(("eof", None))
             self._current = None
@@ -247,12 +250,7 @@ class WarmPool:
                 if not self._lock.wait(timeout=max(0.0, deadline - time.monotonic())):
                     raise SandboxError(f"no sandbox worker became ready within {READY_SECONDS:.0f} s")
         try:
-            slot = self._start_slot(limits)
-            try:
-                slot.wait_ready()
-            except BaseException:
-                slot.remove()
-                raise
+            slot = self._started(limits)
         finally:
             with self._lock:
                 self._starting[key] -= 1
@@ -264,6 +262,30 @@ class WarmPool:
             self._leased.add(slot)
             self._top_up(limits)
         return slot
+
+    def _started(self, limits: Limits) -> Slot:
+        """A new slot, ready. A failed start is tried again twice: the processes of a run just stopped (a fork bomb)
+        can hold the sandbox user's process count up for a moment after they were killed."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                slot = self._start_slot(limits)
+            except SandboxError:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            try:
+                slot.wait_ready()
+                return slot
+            except SandboxError:
+                slot.remove()
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+            except BaseException:
+                slot.remove()
+                raise
+        raise SandboxError("the sandbox worker did not start")  # not reached
 
     def release(self, slot: Slot) -> None:
         """Take a slot back after a worker run: idle again when its run ended cleanly, else removed."""

@@ -13,8 +13,8 @@ BACKENDS = ("auto", "docker", "local")
 LOCAL_WARNING = "the local backend isolates less than docker (no container, no memory cgroup)"
 
 
-def _local() -> Backend:
-    backend = LocalBackend()
+def _local(size: int = 1) -> Backend:
+    backend = LocalBackend(size=size)
     notes = backend.isolation_notes()
     log.warning(LOCAL_WARNING + (": " + "; ".join(notes) if notes else ""))
     return backend
@@ -24,7 +24,7 @@ def make_backend(name: str, size: int = 1) -> Backend:
     """The backend called `name` ('auto', 'docker' or 'local'); raise SandboxError if it cannot be had.
     `size`: how many sandboxes may run at once (docker keeps that many warm)."""
     if name == "local":
-        return _local()
+        return _local(size)
     from harness.image import image_tag
     from harness.sandbox.docker_backend import DockerBackend
 
@@ -34,4 +34,4 @@ def make_backend(name: str, size: int = 1) -> Backend:
         if name == "docker":
             raise
         log.warning("docker backend unavailable (%s); falling back to local", error)
-        return _local()
+        return _local(size)

@@ -814,8 +814,8 @@ def serve() -> int:
 
     import torch
 
-    if os.getpid() != 1:
-        print("worker: --serve runs only as process 1 of its own PID namespace (a container)", file=sys.stderr)
+    if os.getpid() not in (1, 2):  # 1 in a container; 2 under bubblewrap's init (on a host, 2 is the kernel's)
+        print("worker: --serve runs only at the top of its own PID namespace (a container, bubblewrap)", file=sys.stderr)
         return 2
     frames = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -858,14 +858,14 @@ def _serve_one(payload: bytes, frames: int) -> dict:
         done, code = os.waitpid(pid, os.WNOHANG)
         if done:
             status = code
-    _kill_the_rest()  # what the child left running dies before its pipes are drained
+    leftovers = _kill_the_rest()  # what the child left running dies before its pipes are drained
     while pipes:
         for fd in list(pipes):
             _forward(fd, pipes, frames)
     _clean_scratch()
     oom = ooms is not None and (_oom_kills() or 0) > ooms
     return {"code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, "oom": oom}
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, "oom": oom, "leftovers": leftovers}
 
 
 def _forward(fd: int, pipes: dict, frames: int) -> None:
@@ -918,20 +918,24 @@ def _child(payload: bytes, messages: int, printed: int) -> None:
         _leave(code)
 
 
-def _kill_the_rest() -> None:
-    """Kill every process in the namespace but this one (process 1), and reap them all."""
+def _kill_the_rest() -> int:
+    """Kill every process in the namespace but this one and process 1 (this one, or bubblewrap's init, which reaps
+    what it inherits); returns how many there were (the job's leftovers)."""
     import signal
 
+    me = os.getpid()
+    leftovers = sum(1 for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, me))
     while True:
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
-            return  # nothing left to signal
-        while True:
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
+            return leftovers  # nothing left to signal
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        time.sleep(0.001)
 
 
 def _clean_scratch() -> None:
