@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 90.0  # the worker's own start (container, torch import): the grader's cost, not the candidate's
 KEEP_OUTPUT_CHARS = 16_000
+DRAIN_SECONDS = 5.0  # after `done`, for the rest of what was printed
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -220,12 +221,28 @@ def _consume(worker: Worker, attempt: _Attempt, limits: Limits, output: _Output,
                 worker.kill()
                 return
             if attempt.phase == "done":
+                _drain(worker, output)
                 return
             deadline = time.monotonic() + (STARTUP_SECONDS if attempt.phase == "starting" else limits.wall_seconds)
         if len(buffer) > MAX_LINE_BYTES or received > MAX_MESSAGE_BYTES:
             attempt.stop_reason = "sent a message over the size limit"
             worker.kill()
             return
+
+
+def _drain(worker: Worker, output: "_Output") -> None:
+    """After `done`: what the submission printed just before still arrives (another pipe, another reader) until the
+    stream ends, a moment later; messages after `done` are ignored."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while True:
+        try:
+            kind, data = worker.chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return
+        if kind == "eof" or data is None:
+            return
+        if kind == "err":
+            output.add(data)
 
 
 def _handle(line: bytes, attempt: _Attempt, result: SandboxRun) -> Optional[str]:

@@ -711,8 +711,14 @@ def _verify(guard: Guard) -> None:
 
 
 def write_files(files: dict) -> str:
-    """Write the submission's files (name -> text, sent in the job) into a fresh folder of their own."""
-    folder = tempfile.mkdtemp(prefix="job-")
+    """Write the submission's files (name -> text, sent in the job) into a folder of their own: /tmp/submission
+    where /tmp is the sandbox's own (a container, bubblewrap: emptied between jobs), so that whatever names the
+    path (a warning, a traceback the submission prints) reads the same in every grading; a fresh folder otherwise."""
+    folder = os.path.join(tempfile.gettempdir(), "submission")
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        folder = tempfile.mkdtemp(prefix="submission-")
     for name, text in files.items():
         if not isinstance(name, str) or not name or "/" in name or name.startswith(".") or not isinstance(text, str):
             raise ValueError(f"bad file name in the job: {name!r}")
@@ -825,6 +831,7 @@ def serve() -> int:
     make_deterministic()
     warm_up()
     _not_dumpable()
+    _clean_scratch()  # what warming up left (torch's /tmp/torchinductor_<user>): every job finds the same /tmp
     _frame(frames, b"r", json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}).encode())
     while True:
         try:
