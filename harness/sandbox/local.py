@@ -271,8 +271,9 @@ class LocalWorker(Worker):
         if serve and mode != "bwrap":
             raise SandboxError("only bubblewrap gives a serving worker a PID namespace of its own")
         self.serve = serve
-        # bwrap's or unshare's own processes, not the worker's; a serving worker is not counted either (see _watch)
-        self._launchers = {"bwrap": 2, "unshare": 1, "plain": 0}[mode]
+        # bwrap's or unshare's own processes, not the worker's (serving: no bwrap init, the serving worker is process
+        # 1 itself); a serving worker is not counted either (see _watch)
+        self._launchers = {"bwrap": 1 if serve else 2, "unshare": 1, "plain": 0}[mode]
         self.scratch: Optional[Path] = None
         self.stash: Optional[Path] = None
         limits = self._rlimits()
@@ -346,10 +347,8 @@ class LocalWorker(Worker):
         limit_kb = self.limits.memory_mb * 1024
         while self.process.poll() is None:
             pids = _descendants(self.process.pid)
-            if self.serve:  # bwrap, its init, then the serving worker: the third level down is not the job's
-                parents = {pid: _parent(pid) for pid in pids}
-                inits = {pid for pid, parent in parents.items() if parent == self.process.pid}
-                pids = [pid for pid in pids if parents.get(pid) not in inits]
+            if self.serve:  # bwrap, then the serving worker: the second level down is not the job's
+                pids = [pid for pid in pids if _parent(pid) != self.process.pid]
             if sum(_rss_kb(pid) for pid in pids) > limit_kb:
                 self.oom = True
                 self.kill()
@@ -593,7 +592,8 @@ def _bwrap_options() -> frozenset[str]:
 def _bwrap_command(job_folder: Optional[Path], command: list[str], drop: bool = False, serve: bool = False) -> list[str]:
     """bwrap with a new root holding only the Python installation, the worker, the job, /tmp, /proc and /dev.
     Serving (no job folder: jobs come on stdin), /dev/mqueue is mounted, so that the worker can clear POSIX queues
-    between jobs; it runs as process 2 under bwrap's init, which tears the namespace down when bwrap is killed."""
+    between jobs, and the worker is process 1 of the PID namespace (no bwrap init), so that no child can signal it;
+    it sets its own parent-death signal (bwrap's is lost when setpriv changes user)."""
     runtime = _runtime()
     root = os.geteuid() == 0
     args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -622,6 +622,8 @@ def _bwrap_command(job_folder: Optional[Path], command: list[str], drop: bool = 
         args += ["--ro-bind", entry, entry]
     for folder in covers:
         args += ["--remount-ro", folder]
+    if serve:
+        args.insert(1, "--as-pid-1")
     args += ["--ro-bind", str(WORKER_PATH), WORKER_IN_VIEW,
              *(["--ro-bind", str(job_folder), JOB_IN_VIEW] if job_folder is not None else []),
              "--proc", "/proc", "--dev", "/dev", *(["--mqueue", "/dev/mqueue"] if serve else [])]

@@ -820,8 +820,9 @@ def serve() -> int:
 
     import torch
 
-    if os.getpid() not in (1, 2):  # 1 in a container; 2 under bubblewrap's init (on a host, 2 is the kernel's)
-        print("worker: --serve runs only at the top of its own PID namespace (a container, bubblewrap)", file=sys.stderr)
+    if os.getpid() != 1:
+        print("worker: --serve runs only as process 1 of its own PID namespace (a container, bubblewrap --as-pid-1)",
+              file=sys.stderr)
         return 2
     frames = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -831,6 +832,7 @@ def serve() -> int:
     make_deterministic()
     warm_up()
     _not_dumpable()
+    _die_with_parent()
     _clean_scratch()  # what warming up left (torch's /tmp/torchinductor_<user>): every job finds the same /tmp
     _frame(frames, b"r", json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}).encode())
     while True:
@@ -926,8 +928,8 @@ def _child(payload: bytes, messages: int, printed: int) -> None:
 
 
 def _kill_the_rest() -> int:
-    """Kill every process in the namespace but this one and process 1 (this one, or bubblewrap's init, which reaps
-    what it inherits); returns how many there were (the job's leftovers)."""
+    """Kill every process in the namespace but this one (process 1, which inherits and reaps them); returns how
+    many there were (the job's leftovers)."""
     import signal
 
     me = os.getpid()
@@ -1004,6 +1006,18 @@ def _oom_kills() -> int | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG SIGKILL, set after every change of user: when the process that started this one ends
+    (bubblewrap, killed with the grader), this one goes, and its PID namespace with it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _not_dumpable() -> None:
