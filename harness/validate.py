@@ -32,10 +32,10 @@ def comparable(report: Report) -> dict:
     return data
 
 
-def validate_challenge(challenge: Challenge, grade: Grader, seed: int, only_cheats: bool = False) -> list[Verdict]:
-    """Grade the reference (twice), the starter and every mutant with one seed and judge each outcome.
-    `only_cheats`: of the mutants, only those that cheat (a `max-score` cap): the others test the checks, which
-    judge on the trusted side alike whatever the backend, while cheats test the sandbox too."""
+def validate_challenge(challenge: Challenge, grade: Grader, seed: int, mutants: str = "all") -> list[Verdict]:
+    """Grade the reference (twice), the starter and the mutants with one seed and judge each outcome.
+    `mutants`: "all"; "cheats", only those with a `max-score` cap (the others test the checks, which judge on the
+    trusted side alike whatever the backend); "none" (a second backend's smoke test: the reference and the starter)."""
     verdicts = []
     reference = grade(challenge.reference, seed)
     full = reference.status is RunStatus.graded and reference.score == reference.max_score
@@ -44,8 +44,9 @@ def validate_challenge(challenge: Challenge, grade: Grader, seed: int, only_chea
     same = comparable(again) == comparable(reference)
     verdicts.append(Verdict(challenge.id, "reference, same seed again", same,
                             "identical report" if same else f"reports differ: {_first_difference(comparable(reference), comparable(again))}"))
-    mutants = [path for path in challenge.mutants if not only_cheats or score_cap(path) is not None]
-    wrong = [("starter", challenge.starter)] + [(f"mutant {path.stem}", path) for path in mutants]
+    chosen = [path for path in challenge.mutants
+              if mutants == "all" or (mutants == "cheats" and score_cap(path) is not None)]
+    wrong = [("starter", challenge.starter)] + [(f"mutant {path.stem}", path) for path in chosen]
     if len(challenge.mutants) < 4:
         verdicts.append(Verdict(challenge.id, "mutants", False, f"{len(challenge.mutants)} mutants; at least 4 are required"))
     for subject, path in wrong:
