@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
+import threading
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, cast
 
 import pytest
 import torch
@@ -179,11 +181,11 @@ def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
         dont_write = sys.dont_write_bytecode
         sys.dont_write_bytecode = True
         try:
-            with contextlib.redirect_stdout(sink), _one_thread(), _fresh_modules(hidden_dir):
+            with contextlib.redirect_stdout(sink), _one_thread(), _fresh_modules(hidden_dir), _ctrl_c_seen() as seen:
                 code = pytest.main(args, plugins=[collector])
         finally:
             sys.dont_write_bytecode = dont_write
-    if code == pytest.ExitCode.INTERRUPTED:  # pytest turned a Ctrl-C into an exit code: it is the user's, not a failure
+    if code == pytest.ExitCode.INTERRUPTED and seen:  # pytest made the user's Ctrl-C an exit code: raise it again
         raise KeyboardInterrupt
     if collector.collect_errors:
         raise ChecksError("the checks could not be collected: " + "; ".join(collector.collect_errors))
@@ -221,6 +223,28 @@ def _fresh_modules(hidden_dir: Path):
             if isinstance(file, str) and os.path.dirname(os.path.normpath(file)) == folder:
                 del sys.modules[name]
         sys.modules.update(saved)
+
+
+@contextlib.contextmanager
+def _ctrl_c_seen():
+    """Record whether a real Ctrl-C (SIGINT) arrived while pytest ran, which pytest reports as ExitCode.INTERRUPTED
+    like a check calling pytest.exit (that one is a broken check: the grader's error, not the user's interrupt)."""
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    handler = cast(Callable[[int, Any], Any], previous)  # callable: checked above
+
+    def record(signum, frame):
+        seen.append(True)
+        handler(signum, frame)  # Python's default: raise KeyboardInterrupt, which pytest catches
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
