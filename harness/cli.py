@@ -285,13 +285,13 @@ def export_command(path: Path, fmt: str, audience: str, output: Optional[Path]) 
     from harness.export import ExportError, export, load_reports
 
     try:
-        if fmt == "html":
-            from harness.batch.store import atomic_write
-            from harness.classpage import render_class_page
+        if fmt == "html":  # the class page: one writer for `export --format html` and `report`
+            from harness.classpage import render_class_page, write_class_page
 
-            data = render_class_page(load_reports(path)).encode("utf-8")
             if output is not None:
-                atomic_write(output, data)
+                data = write_class_page(path, output).read_bytes()
+            else:
+                data = render_class_page(load_reports(path)).encode("utf-8")
         else:
             data = export(load_reports(path), fmt, output, audience=audience)
     except ExportError as error:

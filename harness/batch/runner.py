@@ -65,10 +65,8 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
     outcome = BatchOutcome(seed=seed, reports=[None] * len(entries))
     todo: list[int] = []
     for index, entry in enumerate(entries):
-        saved = None if regrade else store.load(entry.student_id)
-        if saved is not None and store.is_current(saved, sha256=submission_sha256(challenge, entry.path),
-                                                  challenge_hash=challenge_hash, harness_version=harness.__version__,
-                                                  seed=seed):
+        saved = None if regrade else _current_report(store, challenge, entry, challenge_hash, seed)
+        if saved is not None:
             outcome.reports[index] = saved
             outcome.reused += 1
         else:
@@ -148,6 +146,17 @@ def _error_report(challenge: Challenge, entry: Entry, seed: int, reason: str) ->
                   environment=Environment(harness_version=harness.__version__, challenge_hash=content_hash(challenge)))
 
 
+def _current_report(store: ResultStore, challenge: Challenge, entry: Entry, challenge_hash: str,
+                    seed: int) -> Optional[Report]:
+    """The saved report of `entry`, when it is the one grading it now would give (see ResultStore.is_current)."""
+    saved = store.load(entry.student_id)
+    if saved is not None and store.is_current(saved, sha256=submission_sha256(challenge, entry.path),
+                                              challenge_hash=challenge_hash, harness_version=harness.__version__,
+                                              seed=seed):
+        return saved
+    return None
+
+
 def _write_tables(store: ResultStore, challenge: Challenge, entries: list[Entry], outcome: BatchOutcome) -> None:
     """grades.csv and summary.json for every entry with a report. The folder is the source of truth: a report
     saved just before an interruption, but not yet counted here, is read back (when it is this batch's)."""
@@ -155,11 +164,7 @@ def _write_tables(store: ResultStore, challenge: Challenge, entries: list[Entry]
         challenge_hash = content_hash(challenge)
         for index, entry in enumerate(entries):
             if outcome.reports[index] is None:
-                saved = store.load(entry.student_id)
-                if saved is not None and store.is_current(saved, sha256=submission_sha256(challenge, entry.path),
-                                                          challenge_hash=challenge_hash,
-                                                          harness_version=harness.__version__, seed=outcome.seed):
-                    outcome.reports[index] = saved
+                outcome.reports[index] = _current_report(store, challenge, entry, challenge_hash, outcome.seed)
     rows: list[Row] = []
     reports: list[Report] = []
     counts = {status.value: 0 for status in RunStatus}
