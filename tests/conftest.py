@@ -18,6 +18,7 @@ from harness.sandbox.base import Backend, SandboxError
 FIXTURES = Path(__file__).parent / "fixtures"
 CATALOG = FIXTURES / "catalog"
 REQUIRE_DOCKER = os.environ.get("CI") == "true" or os.environ.get("HARNESS_REQUIRE_DOCKER") == "1"
+SESSION_BACKENDS: list[Backend] = []  # the session-wide backends: their idle warm sandboxes are nobody's leftovers
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,9 @@ def docker_backend() -> Iterator[Backend]:
         if REQUIRE_DOCKER:
             pytest.fail(f"Docker is required here (CI=true or HARNESS_REQUIRE_DOCKER=1): {error}")
         pytest.skip(f"no Docker sandbox: {error}")
+    SESSION_BACKENDS.append(backend)
     yield backend
+    SESSION_BACKENDS.remove(backend)
     backend.close()
 
 
@@ -66,10 +69,13 @@ def containers_of(backend: Backend, grader_pid: int) -> list:
 
 def leftover_sandboxes(backend: Backend) -> list[str]:
     """Containers (docker) or worker processes (local) that outlived their grading run; a docker backend's idle
-    warm containers, which wait for the next run by design, are not leftovers."""
+    warm containers, which wait for the next run by design, are not leftovers, nor are the idle ones of the
+    session-wide docker backend (they belong to every test of the session, not to the one that asks)."""
     if backend.name == "docker":
-        backend.pool.settle()
-        idle = {slot.container.id for slot in backend.pool.idle_slots() if slot.container is not None}
+        idle = set()
+        for owner in [backend, *(b for b in SESSION_BACKENDS if b.name == "docker" and b is not backend)]:
+            owner.pool.settle()
+            idle |= {slot.container.id for slot in owner.pool.idle_slots() if slot.container is not None}
         return [c.short_id for c in containers_of(backend, os.getpid()) if c.id not in idle]
     if getattr(backend, "pool", None) is not None:  # warm bwrap workers: only the idle ones may remain
         from harness.sandbox.local import _descendants
