@@ -7,23 +7,28 @@ closed: a check without an outcome of its own is an error, and a skip earns noth
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
+import logging
 import os
 import signal
 import sys
 import threading
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, Callable, Optional, cast
 
 import pytest
 import torch
 
+from harness.parsing import AST_LOCK
 from harness.report import CheckResult, CheckStatus, Visibility, clip
 from harness.sandbox.base import ProbeOutcome
 from harness.reference import ChecksError, ReferenceResults
 from harness.wire import WireError, decode_value
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 120
 _PROBE_STATUS = {"error": CheckStatus.error, "timeout": CheckStatus.timeout, "oom": CheckStatus.oom,
@@ -68,6 +73,12 @@ class _Collector:
         self.results: dict[str, CheckResult] = {}
         self.collect_errors: list[str] = []
         self.grader_errors: list[str] = []
+
+    def reset(self, fixtures: dict[str, Any]) -> None:
+        """A new submission: its fixtures, and no outcome yet (the collected checks stay)."""
+        self._fixtures = fixtures
+        self.results = {}
+        self.grader_errors = []
 
     @pytest.fixture
     def probes(self) -> ProbeResults:
@@ -167,41 +178,137 @@ class _Collector:
         )
 
 
-def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
-    """Run the hidden checks over the fixtures and return one result per check, in order."""
-    collector = _Collector(fixtures)
-    with tempfile.TemporaryDirectory(prefix="harness-checks-") as tmp:
-        ini = Path(tmp) / "pytest.ini"
+_PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception",
+                "-p", "no:threadexception", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
+                "-p", "no:stepwise", "-p", "no:legacypath", "-p", "no:logging", "-p", "no:terminal",
+                "--capture=no", "--noconftest",
+                "--import-mode=importlib", "-o", "python_files=test_*.py", "--timeout", str(CHECK_TIMEOUT_SECONDS),
+                ]
+_SESSIONS_KEPT = 8  # challenges whose collected checks stay in memory (a service grades many)
+
+
+class CheckSession:
+    """pytest configured and one challenge's checks collected once, then run over one submission's fixtures at a
+    time (`run`). Collection (importing and rewriting the check files, building the fixtures) is most of a
+    pytest.main call; a batch or a service pays it once per challenge instead of once per submission. Every run
+    sets up and tears down every fixture, session-scoped ones included, exactly as a fresh pytest.main would.
+
+    Use from the main thread only (pytest-timeout's alarm); `run_checks` keeps one session per challenge folder.
+    """
+
+    def __init__(self, hidden_dir: Path) -> None:
+        from _pytest.config import _prepareconfig
+        from _pytest.main import Session
+
+        self.hidden_dir = hidden_dir
+        self.collector = _Collector({})
+        self._sink = io.StringIO()  # what checks print: never the grader's stdout (a session outlives any capture
+        # pytest would install, so pytest captures nothing and has no terminal reporter; see run)
+        self._tmp = tempfile.TemporaryDirectory(prefix="harness-checks-")
+        self._config: Optional[pytest.Config] = None
+        ini = Path(self._tmp.name) / "pytest.ini"
         ini.write_text("[pytest]\n")
-        args = [str(hidden_dir), "-c", str(ini), "--rootdir", str(hidden_dir), "--noconftest",
-                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
-                "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:legacypath", "--import-mode=importlib",
-                "-o", "python_files=test_*.py", "--timeout", str(CHECK_TIMEOUT_SECONDS), "-q", "--tb=no"]
-        sink = io.StringIO()
+        args = [str(hidden_dir), "-c", str(ini), "--rootdir", str(hidden_dir), *_PYTEST_ARGS]
         dont_write = sys.dont_write_bytecode
-        sys.dont_write_bytecode = True
+        sys.dont_write_bytecode = True  # assertion rewriting would write .pyc files into the challenge
         try:
-            with contextlib.redirect_stdout(sink), _one_thread(), _fresh_modules(hidden_dir), _ctrl_c_seen() as seen:
-                code = pytest.main(args, plugins=[collector])
+            with contextlib.redirect_stdout(self._sink), _fresh_modules(hidden_dir), AST_LOCK:
+                config = self._config = _prepareconfig(args, [self.collector])
+                config._do_configure()
+                self._session = Session.from_config(config)
+                config.hook.pytest_sessionstart(session=self._session)
+                self._session.perform_collect()
+        except (Exception, pytest.exit.Exception) as error:
+            self.close()
+            raise ChecksError(f"the checks could not be collected: {type(error).__name__}: {error}") from None
         finally:
             sys.dont_write_bytecode = dont_write
-    if code == pytest.ExitCode.INTERRUPTED and seen:  # pytest made the user's Ctrl-C an exit code: raise it again
-        raise KeyboardInterrupt
-    if collector.collect_errors:
-        raise ChecksError("the checks could not be collected: " + "; ".join(collector.collect_errors))
-    if collector.grader_errors:
-        raise ChecksError(collector.grader_errors[0])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.items:
-        raise ChecksError(f"pytest ended with {code!r} and {len(collector.items)} checks: {sink.getvalue()[-1500:]}")
-    results = []
-    for nodeid, meta in collector.items.items():
-        result = collector.results.get(nodeid)
-        if result is None:  # fail closed: no outcome of its own is never a pass
-            result = CheckResult(name=meta["name"], description=meta["description"], status=CheckStatus.error,
-                                 points=0.0, max_points=meta["max_points"], duration_seconds=0.0,
-                                 visibility=meta["visibility"], message="the check ended without an outcome")
-        results.append(result)
-    return results
+        if self.collector.collect_errors:
+            self.close()
+            raise ChecksError("the checks could not be collected: " + "; ".join(self.collector.collect_errors))
+        if not self.collector.items:
+            self.close()
+            raise ChecksError(f"pytest collected 0 checks in {hidden_dir} (test_*.py files with test_ functions)")
+        self.items = list(self._session.items)
+
+    def run(self, fixtures: dict[str, Any]) -> list[CheckResult]:
+        """Run every check over `fixtures`; one result per check, in order."""
+        if self._config is None:
+            raise ChecksError("the checks' pytest session was closed")
+        collector = self.collector
+        collector.reset(fixtures)
+        cwd = os.getcwd()
+        try:
+            with contextlib.redirect_stdout(self._sink), _one_thread(), _ctrl_c_seen() as seen:
+                try:
+                    for index, item in enumerate(self.items):
+                        following = self.items[index + 1] if index + 1 < len(self.items) else None
+                        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+                except KeyboardInterrupt:
+                    self.close()  # its fixtures may be half set up: the next run starts a fresh session
+                    if seen:
+                        raise  # the user's Ctrl-C
+                    raise ChecksError("a check raised KeyboardInterrupt") from None
+                except pytest.exit.Exception as error:
+                    self.close()
+                    raise ChecksError(f"a check called pytest.exit: {error}") from None
+        finally:
+            os.chdir(cwd)
+            self._sink.seek(0)
+            self._sink.truncate()
+        if collector.grader_errors:
+            raise ChecksError(collector.grader_errors[0])
+        results = []
+        for nodeid, meta in collector.items.items():
+            result = collector.results.get(nodeid)
+            if result is None:  # fail closed: no outcome of its own is never a pass
+                result = CheckResult(name=meta["name"], description=meta["description"], status=CheckStatus.error,
+                                     points=0.0, max_points=meta["max_points"], duration_seconds=0.0,
+                                     visibility=meta["visibility"], message="the check ended without an outcome")
+            results.append(result)
+        return results
+
+    @property
+    def closed(self) -> bool:
+        return self._config is None
+
+    def close(self) -> None:
+        config, self._config = self._config, None
+        if config is not None:
+            try:
+                with contextlib.redirect_stdout(self._sink):
+                    session = getattr(self, "_session", None)
+                    if session is not None:
+                        config.hook.pytest_sessionfinish(session=session, exitstatus=pytest.ExitCode.OK)
+                    config._ensure_unconfigure()
+            except Exception as error:  # a teardown of trusted code that fails must not hide the grading's outcome
+                log.warning("closing the checks' pytest session failed: %r", error)
+        self._tmp.cleanup()
+
+
+_sessions: "collections.OrderedDict[tuple, CheckSession]" = collections.OrderedDict()
+
+
+def check_session(hidden_dir: Path) -> CheckSession:
+    """The collected checks of this folder, collected again when one of its files changed."""
+    files = sorted(hidden_dir.glob("*.py"))
+    key = (str(hidden_dir.resolve()), tuple((path.name, path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+    session = _sessions.get(key)
+    if session is None or session.closed:
+        for stale in [k for k in _sessions if k[0] == key[0]]:
+            _sessions.pop(stale).close()
+        session = _sessions[key] = CheckSession(hidden_dir)
+        while len(_sessions) > _SESSIONS_KEPT:
+            _sessions.popitem(last=False)[1].close()
+    _sessions.move_to_end(key)
+    return session
+
+
+def run_checks(hidden_dir: Path, fixtures: dict[str, Any]) -> list[CheckResult]:
+    """Run the hidden checks over the fixtures and return one result per check, in order."""
+    if threading.current_thread() is not threading.main_thread():
+        raise ChecksError("the checks run in the main thread only (pytest-timeout's alarm)")
+    return check_session(hidden_dir).run(fixtures)
 
 
 @contextlib.contextmanager
@@ -227,8 +334,8 @@ def _fresh_modules(hidden_dir: Path):
 
 @contextlib.contextmanager
 def _ctrl_c_seen():
-    """Record whether a real Ctrl-C (SIGINT) arrived while pytest ran, which pytest reports as ExitCode.INTERRUPTED
-    like a check calling pytest.exit (that one is a broken check: the grader's error, not the user's interrupt)."""
+    """Record whether a real Ctrl-C (SIGINT) arrived while the checks ran: only that one stops grading; a check
+    that raises KeyboardInterrupt itself or calls pytest.exit is a broken check, the grader's error."""
     seen: list[bool] = []
     if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
         yield seen

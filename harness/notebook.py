@@ -46,6 +46,7 @@ from typing import Any, Optional
 import nbformat
 from nbformat import reader as nbformat_reader
 
+from harness.parsing import compile_source, parse
 from harness import submission as _submission
 from harness.submission import SubmissionError
 
@@ -191,7 +192,7 @@ def _convert_cell(number: int, source: str, tally: _Tally) -> list[str]:
     lines = _comment_ipython(source.split("\n"), tally)
     text = "\n".join(lines)
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
     except SyntaxError as error:
         if error.lineno is None:
             raise SubmissionError(f"cell {number} cannot be parsed: {error.msg}") from None
@@ -200,7 +201,7 @@ def _convert_cell(number: int, source: str, tally: _Tally) -> list[str]:
         raise SubmissionError(f"cell {number} cannot be parsed: {error}") from None
     lines = _neutralise(tree, lines, tally)
     try:
-        ast.parse("\n".join(lines))
+        parse("\n".join(lines))
     except (SyntaxError, ValueError) as error:  # the conversion's fault, never the candidate's
         raise RuntimeError(f"converting cell {number} broke its syntax: {error}") from None
     return lines
@@ -210,7 +211,7 @@ def _compile(text: str, name: str) -> None:
     """Compile (never run) the whole module: what parses cell by cell can still fail as one module, as
     `x = await f()` at the top level (Jupyter runs it) or a `from __future__` import after the first cell."""
     try:
-        compile(text, name, "exec", dont_inherit=True)
+        compile_source(text, name)
     except SyntaxError as error:
         where = cell_line(text, error.lineno) if error.lineno else None
         if where is None:

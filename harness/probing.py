@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from harness.parsing import parse
 from harness.challenge import Challenge, ChallengeError
 from harness.sandbox.worker import (PROBE_PREFIX, STAGE_SEPARATOR, encode, input_seed, module_from_source,
                                     probe_seed)
@@ -46,7 +47,7 @@ class ProbePlan:
 def probe_stages(source: str) -> dict[str, int]:
     """The probes' names with their number of stages, read from probes.py as text (never run), in order."""
     stages: dict[str, set[int]] = {}
-    for node in ast.parse(source).body:
+    for node in parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith(PROBE_PREFIX):
             name, _, stage = node.name[len(PROBE_PREFIX):].partition(STAGE_SEPARATOR)
             stages.setdefault(name, set()).add(int(stage) if stage.isdigit() else 1)

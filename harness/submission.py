@@ -8,11 +8,11 @@ notebook file's.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.parsing import parse
 from harness.challenge import Challenge, Kind
 from harness.report import Submission
 
@@ -104,7 +104,7 @@ def _read_notebook(path: Path, record: Submission) -> SubmissionFile:
 def _check_syntax(name: str, text: str) -> None:
     """Parse (never run) the source, so a syntax error is reported before any sandbox starts."""
     try:
-        ast.parse(text, filename=name)
+        parse(text, filename=name)
     except SyntaxError as error:
         if error.lineno is None:  # null bytes, for one
             raise SubmissionError(f"{name} cannot be parsed: {error.msg}") from None

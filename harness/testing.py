@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from harness.parsing import parse
 from harness.sandbox.worker import probe_seed  # noqa: F401  (re-exported for checks)
 
 
@@ -162,7 +163,7 @@ def name_references(source: str, names: frozenset[str] | set[str]) -> list[str]:
     """Where the source (parsed, never run) names one of `names`: as a name, an attribute, an import,
     or a string that looks like an identifier or dotted path (as passed to getattr or import_module)."""
     hits: set[tuple[int, str]] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         found: list[str] = []
         if isinstance(node, ast.Name):
             found = [node.id]

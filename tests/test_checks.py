@@ -143,3 +143,99 @@ def test_name_references_finds_forbidden_names_however_spelled():
     )
     assert name_references(source, TORCH_LR_SCHEDULERS) == [
         "line 1: lr_scheduler", "line 2: lr_scheduler", "line 3: StepLR", "line 3: lr_scheduler", "line 4: lr_scheduler"]
+
+
+# ---------------------------------------------------------------- one pytest session per challenge, many runs
+
+
+def test_checks_are_collected_once_and_their_fixtures_set_up_afresh_for_every_submission(tmp_path):
+    """A batch pays collection once: the check file is imported once, yet every run sets up and tears down every
+    fixture (session-scoped too) with that submission's values, as a fresh pytest.main would."""
+    log = tmp_path / "log.txt"
+    folder = write_checks(tmp_path, f'''
+        LOG = {str(log)!r}
+        open(LOG, "a").write("imported\\n")
+
+        @pytest.fixture(scope="session")
+        def shared():
+            open(LOG, "a").write("setup\\n")
+            yield []
+            open(LOG, "a").write("teardown\\n")
+
+        def test_value(probes, shared):
+            """The value is this submission's."""
+            shared.append(1)
+            assert probes["a"] == [1] and shared == [1]
+    ''')
+    outcomes = [run_checks(folder, fixtures(a=ProbeOutcome("ok", value=encode(value))))[0].status
+                for value in ([1], [2], [1])]
+    assert outcomes == [CheckStatus.passed, CheckStatus.failed, CheckStatus.passed]
+    assert log.read_text().split() == ["imported"] + ["setup", "teardown"] * 3
+
+
+def test_a_reused_session_judges_exactly_as_a_fresh_one(tmp_path):
+    from harness import checks
+
+    folder = write_checks(tmp_path, '''
+        @pytest.mark.points(2)
+        def test_equal(probes):
+            """Equal."""
+            assert probes["a"] == [1, 2], f"found {probes['a']}"
+
+        def test_missing(probes):
+            """Reads a probe that may be missing."""
+            probes["b"]
+    ''')
+    submissions = [fixtures(a=ProbeOutcome("ok", value=encode(value))) for value in ([1, 2], [3], [1, 2])]
+    reused = [run_checks(folder, one) for one in submissions]
+    fresh = []
+    for one in submissions:
+        checks._sessions.clear()
+        fresh.append(run_checks(folder, one))
+
+    def comparable(results):
+        return [result.model_dump(exclude={"duration_seconds"}) for result in results]
+
+    assert [comparable(r) for r in reused] == [comparable(r) for r in fresh]
+    assert [r[0].status for r in reused] == [CheckStatus.passed, CheckStatus.failed, CheckStatus.passed]
+
+
+def test_an_edited_check_file_is_collected_again(tmp_path):
+    folder = write_checks(tmp_path, 'def test_old():\n    """Old."""\n')
+    assert [r.name for r in run_checks(folder, fixtures())] == ["test_old"]
+    (folder / "test_checks.py").write_text('def test_new_and_longer_name():\n    """New."""\n')
+    assert [r.name for r in run_checks(folder, fixtures())] == ["test_new_and_longer_name"]
+
+
+def test_what_a_check_prints_never_reaches_the_graders_output(tmp_path, capfd):
+    """`harness grade` prints the report on stdout: a check's print must not land in the middle of it."""
+    folder = write_checks(tmp_path, '''
+        def test_chatty():
+            """Prints."""
+            print("CHATTER FROM A CHECK")
+    ''')
+    for _ in range(2):
+        assert run_checks(folder, fixtures())[0].status is CheckStatus.passed
+    assert "CHATTER" not in capfd.readouterr().out
+    print("still mine")
+    assert capfd.readouterr().out == "still mine\n"
+
+
+@pytest.mark.parametrize("ending", ["pytest.exit('stop')", "raise KeyboardInterrupt"])
+def test_a_check_that_ends_pytest_is_the_graders_error_and_the_next_run_starts_afresh(tmp_path, ending):
+    """Only a real Ctrl-C stops grading; a check that calls pytest.exit or raises KeyboardInterrupt itself is a
+    broken check. The session it broke is not used again."""
+    flag = tmp_path / "broken"
+    flag.write_text("")
+    folder = write_checks(tmp_path, f'''
+        import os
+
+        def test_first():
+            """Breaks while the flag file exists."""
+            if os.path.exists({str(flag)!r}):
+                {ending}
+    ''')
+    with pytest.raises(ChecksError, match="pytest.exit|KeyboardInterrupt"):
+        run_checks(folder, fixtures())
+    flag.unlink()
+    assert run_checks(folder, fixtures())[0].status is CheckStatus.passed
