@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from harness.challenge import Challenge, ChallengeError
+from harness.parsing import AST_LOCK
 from harness.probing import ProbePlan, content_hash
 from harness.sandbox.worker import (call_probe, decode, encode, load_module, make_deterministic, module_from_source,
                                     probe_functions)
@@ -63,8 +64,9 @@ class ReferenceResults:
             make_deterministic()
             try:
                 try:
-                    probes = probe_functions(module_from_source(f"_harness_trusted_probes_{id(self)}", plan.source))
-                    solution = load_module(f"_harness_reference_{module}_{id(self)}", str(reference_path))
+                    with AST_LOCK:  # compiling source: see harness.parsing
+                        probes = probe_functions(module_from_source(f"_harness_trusted_probes_{id(self)}", plan.source))
+                        solution = load_module(f"_harness_reference_{module}_{id(self)}", str(reference_path))
                 except BaseException as error:  # a broken challenge: every reference read reports it
                     self._errors["*"] = error
                     self.failed_to_start = True
