@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import harness
+from harness.parsing import AST_LOCK
 from harness.challenge import Challenge, Kind
 from harness.probing import Answers, Inputs, ProbePlan, make_plan
 from harness.reference import ChecksError, ReferenceResults, reference_results
@@ -83,7 +84,8 @@ def _reported(report: Report):
     except (SandboxError, ChecksError) as error:
         report.status, report.reason = RunStatus.error, f"the grader failed (not the submission's fault): {error}"
     except Exception as error:  # the grader's own bug: still a report, never a traceback
-        log.exception("grading crashed")
+        with AST_LOCK:  # formatting a traceback parses source lines (Python 3.11): see harness.parsing
+            log.exception("grading crashed")
         report.status, report.reason = RunStatus.error, f"the grader crashed (not the submission's fault): {type(error).__name__}: {error}"
 
 

@@ -549,3 +549,27 @@ def test_ctrl_c_half_way_then_resume_equals_one_uninterrupted_run(docker_backend
     assert [row["score"] for row in table(out_a)] == ["3", "1", "0", "0", "3", "0", "3", "3"]
     for run in (whole, resumed):
         assert [c.short_id for c in containers_of(docker_backend, run.pid)] == []
+
+
+# --- a hung submission does not hold the class back ---------------------------------------------
+
+
+@pytest.mark.docker
+def test_a_hung_submission_does_not_hold_back_the_rest_of_the_class(tiny, docker_backend, tmp_path):
+    """With -j 1, a submission that hangs holds its slot for wall_seconds per probe; once it has run longer than
+    any typical grading, the next submissions run beside it instead of waiting, and every report is still the
+    one each submission gets alone."""
+    sources = {**{f"a_first{index}": "def scale(x, k):\n    return x * k\n" for index in range(3)},
+               "b_hung": "def scale(x, k):\n    while True:\n        pass\n",
+               **{f"c_after{index}": "def scale(x, k):\n    return x * k\n" for index in range(3)}}
+    write(tmp_path / "class", sources)
+    entries = discover([tmp_path / "class"], accepted_files(tiny), unpack_dir=tmp_path / "unpack").entries
+    stream = io.StringIO()
+    outcome = run_batch(tiny, entries, ResultStore(tmp_path / "out"), backend=docker_backend, seed=SEED, jobs=1,
+                        stream=stream)
+    reports = dict(zip([entry.student_id for entry in entries], outcome.reports))
+    assert {check.status.value for check in reports["b_hung"].checks} == {"timeout"}
+    assert all(reports[f"c_after{index}"].score == tiny.meta.max_score for index in range(3))
+    order = [student for line in stream.getvalue().splitlines() for student in sources if f"] {student}:" in line]
+    assert order[-1] == "b_hung" and len(order) == len(sources), f"the hung submission held the others back: {order}"
+    assert leftover_sandboxes(docker_backend) == []

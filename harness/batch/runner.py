@@ -11,9 +11,9 @@ grades.csv and summary.json for what finished, and raises KeyboardInterrupt to t
 from __future__ import annotations
 
 import concurrent.futures
-import itertools
 import logging
 import secrets
+import statistics
 import sys
 import threading
 import time
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Optional, TextIO
 
 import harness
+from harness.parsing import AST_LOCK
 from harness.batch.discover import Entry
 from harness.batch.progress import Progress
 from harness.batch.store import ResultStore, Row, row_for, submission_sha256
@@ -31,6 +32,9 @@ from harness.report import Environment, Report, RunStatus, Submission, for_candi
 from harness.sandbox.base import Backend
 
 log = logging.getLogger(__name__)
+
+LONG_SECONDS = 5.0  # a sandbox phase this old no longer holds back the next one (see run_batch's admit)
+ADMIT_INTERVAL = 0.5  # how often the main thread looks for such phases while it waits
 
 
 @dataclass
@@ -77,20 +81,40 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
         backend.prewarm(challenge.meta.limits, min(jobs, len(todo)))
     stopping = threading.Event()
     with Progress(len(entries), already_done=outcome.reused, stream=stream or sys.stderr) as progress:
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+        jobs = max(1, jobs)
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=2 * jobs, thread_name_prefix="grade")
         try:
-            # Only a few first phases run ahead of the checks, so that a report's time is its own grading's, not
-            # its wait in a queue, and an interruption drops little work.
             waiting = iter(todo)
-            futures: dict = {}
-            for index in itertools.islice(waiting, max(1, jobs) + 1):
-                futures[executor.submit(_first_phase, challenge, entries[index], backend, seed, stopping)] = index
+            futures: dict = {}  # future -> (entry index, when it started)
+
+            done_in: list[float] = []  # how long finished sandbox phases took
+
+            def admit() -> None:
+                """Keep `jobs` sandbox phases running. A phase that has run LONG_SECONDS and 4 times a typical one
+                (a hung submission, mostly, which holds its slot up to wall_seconds per probe) stops counting, so
+                one more starts beside it, up to 2 x jobs at once. Typical: the median of the phases that ran in
+                warm sandboxes (after the first `jobs`, which include the sandboxes' cold start), else the quickest
+                so far; before any has finished, nothing is long. No phase waits in a queue, so a report's time is
+                its own grading's and an interruption drops little work."""
+                now = time.monotonic()
+                warm = done_in[jobs:]
+                typical = statistics.median(warm) if warm else min(done_in, default=float("inf"))
+                long = max(LONG_SECONDS, 4 * typical)
+                while len(futures) < 2 * jobs and sum(now - begun < long for _, begun in futures.values()) < jobs:
+                    later = next(waiting, None)
+                    if later is None:
+                        return
+                    future = executor.submit(_first_phase, challenge, entries[later], backend, seed, stopping)
+                    futures[future] = (later, now)
+
+            admit()
             while futures:
-                finished, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+                finished, _ = concurrent.futures.wait(futures, timeout=ADMIT_INTERVAL,
+                                                      return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
-                    index = futures.pop(future)
-                    for later in itertools.islice(waiting, 1):
-                        futures[executor.submit(_first_phase, challenge, entries[later], backend, seed, stopping)] = later
+                    index, begun = futures.pop(future)
+                    done_in.append(time.monotonic() - begun)
+                    admit()  # the next sandbox phase starts before this one's checks run
                     entry = entries[index]
                     report = _second_phase(challenge, entry, future, seed)
                     if candidate_view:
@@ -99,6 +123,7 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
                     outcome.reports[index] = report
                     outcome.graded += 1
                     progress.advance(entry.student_id, report)
+                admit()
         except BaseException:  # Ctrl-C above all: stop what runs, keep what finished
             outcome.interrupted = True
             stopping.set()
@@ -135,7 +160,8 @@ def _second_phase(challenge: Challenge, entry: Entry, future: "concurrent.future
             raise RuntimeError("the batch was stopping")
         return conclude(prepared)
     except Exception as error:  # noqa: BLE001  (a grader bug in one grading must not stop the batch)
-        log.exception("grading %s crashed", entry.student_id)
+        with AST_LOCK:  # formatting a traceback parses source lines (Python 3.11): see harness.parsing
+            log.exception("grading %s crashed", entry.student_id)
         return _error_report(challenge, entry, seed, f"the grader crashed (not the submission's fault): "
                                                      f"{type(error).__name__}: {error}")
 
