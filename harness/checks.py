@@ -239,7 +239,9 @@ class CheckSession:
         collector.reset(fixtures)
         cwd = os.getcwd()
         try:
-            with contextlib.redirect_stdout(self._sink), _one_thread(), _ctrl_c_seen() as seen:
+            # The lock: pytest parses the check files again to describe a failure (and Python 3.11's tracebacks
+            # parse source lines), while a batch's sandbox threads parse submissions; see harness.parsing.
+            with contextlib.redirect_stdout(self._sink), _one_thread(), _ctrl_c_seen() as seen, AST_LOCK:
                 try:
                     for index, item in enumerate(self.items):
                         following = self.items[index + 1] if index + 1 < len(self.items) else None
