@@ -3,6 +3,8 @@ student's details, every piece of report text escaped, byte-identical across ren
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import shutil
 import subprocess
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.batch.store import ResultStore
-from harness.classpage import render_class_page, write_class_page
+from harness.classpage import SORT_SCRIPT, render_class_page, write_class_page
 from harness.export import ExportError
 from harness.report import CheckResult, CheckStatus, Environment, Report, RunStatus, Submission, Timings, Visibility
 
@@ -89,7 +91,7 @@ class Page(HTMLParser):
 
 
 def student_rows(page: str) -> list[str]:
-    body = page.split('<table class="students">', 1)[1].split("</table>", 1)[0]
+    body = page.split('<table class="students" id="students">', 1)[1].split("</table>", 1)[0]
     return re.findall(r"<tr class=\"[a-z]+\">.*?</tr>", body)
 
 
@@ -104,8 +106,11 @@ def test_header_counts_and_statistics():
     assert "<dt>seed</dt><dd>7</dd>" in page
     assert "<dt>harness version</dt><dd>0.1.0</dd>" in page
     assert f"<dt>generated</dt><dd>{WHEN}</dd>" in page
-    for status, count in [("graded", 4), ("ungradable", 1), ("error", 1)]:
-        assert f'<td class="status-{status}">{status}</td><td class="n">{count}</td>' in page
+    for status, count in [("submissions", 6), ("graded", 4), ("ungradable", 1), ("error", 1)]:
+        assert re.search(f'<div class="tile[^"]*"><dt>{status}</dt><dd>{count}</dd></div>', page), status
+    # the tiles: mean and median percent, and the median grading time (2.6 s for each graded report)
+    assert "<dt>mean score</dt><dd>53.3%</dd>" in page and "<dt>median score</dt><dd>66.7%</dd>" in page
+    assert "<dt>median time</dt><dd>2.6 s</dd>" in page
     # summarize: scores 3, 2, 1, 2 and the ungradable 0 -> mean 1.6, median 2; the error is left out
     assert "mean <b>1.6/3</b> (53.33%)" in page and "median <b>2/3</b> (66.67%)" in page
 
@@ -124,11 +129,15 @@ def test_charts_are_inline_svg_without_xml_prolog_or_external_resources():
     assert page.count("<svg") == 2
     assert 'aria-label="Histogram of percent scores"' in page and 'aria-label="Pass rate of each check"' in page
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page and "<metadata>" not in page
-    assert "<script" not in page.lower()
+    assert page.lower().count("<script") == 1  # the sorting script, and nothing else
     # nothing is fetched: no src= at all, and every href is a fragment of this page (or an SVG namespace)
     assert not re.search(r"\bsrc\s*=", page)
     for link in re.findall(r'href="([^"]*)"', page):
         assert link.startswith("#"), link
+    # with feedback pages, the only other links are to them, relative, beside the page
+    with_feedback = render_class_page(klass(), generated=WHEN, feedback="feedback")
+    others = [link for link in re.findall(r'href="([^"]*)"', with_feedback) if not link.startswith("#")]
+    assert len(others) == 2 * 6 and all(re.fullmatch(r"feedback/s-[a-z]+\.html", link) for link in others)
     assert "@import" not in page and "url(http" not in page
     # each chart's ids are its own, so the two SVGs never share one
     ids = re.findall(r'\bid="([^"]*)"', page)
@@ -151,12 +160,13 @@ def test_one_row_per_student_sorted_by_id_with_check_marks_and_links():
     assert [re.search(r'<a href="#s-(\w+)">', row).group(1) for row in rows] == [
         "alice", "bob", "carol", "dave", "erin", "frank"]
     bob = rows[1]
-    assert '<td class="n">1/3</td><td class="n">33.33%</td>' in bob
-    assert '<td class="c passed" title="scales: passed">✓</td>' not in bob
-    assert '<td class="c failed" title="scales: failed">✗</td>' in bob
-    assert '<td class="c passed" title="shape: passed">✓</td>' in bob
-    assert '<td class="c failed" title="secret: failed">✗</td>' in bob
-    assert '<td class="c timeout" title="secret: timeout">✗</td>' in rows[2]
+    assert '<td class="n" data-v="1">1/3</td><td class="n" data-v="33.33">33.33%</td>' in bob
+    assert '<td class="n" data-v="2.600">2.6</td>' in bob  # seconds
+    assert 'title="scales: passed"' not in bob
+    assert '<td class="c failed" data-v="0" title="scales: failed">✗</td>' in bob
+    assert '<td class="c passed" data-v="1" title="shape: passed">✓</td>' in bob
+    assert '<td class="c failed" data-v="0" title="secret: failed">✗</td>' in bob
+    assert '<td class="c timeout" data-v="0" title="secret: timeout">✗</td>' in rows[2]
     # every row's link has a details section to land on
     for anchor in re.findall(r'<a href="#(s-[^"]+)">', page):
         assert page.count(f'id="{anchor}"') == 1
@@ -169,11 +179,12 @@ def test_ungradable_and_error_rows_show_their_reason():
     assert erin.startswith('<tr class="ungradable">')
     assert '<td class="reason">SyntaxError: invalid syntax (solution.py, line 3)</td>' in erin
     assert "more detail" not in erin  # the row holds the first line; the details hold the rest
-    assert '<td class="n">0/3</td><td class="n">0%</td>' in erin
+    assert '<td class="n" data-v="0">0/3</td><td class="n" data-v="0">0%</td>' in erin
     assert frank.startswith('<tr class="error">')
     assert '<td class="reason">docker engine did not answer</td>' in frank
     assert "—" in frank  # an error has no score: it is left out of the statistics
-    assert erin.count('<td class="c"></td>') == 3  # no checks ran
+    assert erin.count('<td class="c" data-v=""></td>') == 3  # no checks ran
+    assert '<td class="status-ungradable" data-v="1">' in erin and '<td class="status-error" data-v="2">' in frank
 
 
 def test_details_hold_checks_notes_and_the_output_length_but_not_the_output():
@@ -206,11 +217,12 @@ def test_everything_from_reports_is_escaped(evil):
     page = render_class_page([(f"id {evil}", report), (f"other {evil}", bad)], generated=WHEN)
     # nothing the submission wrote became markup: the only elements are the page's own
     parsed = Page(page)
-    tags = {tag for tag, _ in parsed.starts}
-    assert "script" not in tags and "img" not in tags and "textarea" not in tags
+    tags = [tag for tag, _ in parsed.starts]
+    assert tags.count("script") == 1 and "img" not in tags and "textarea" not in tags  # the one script is ours
+    assert page.count(f"<script>{SORT_SCRIPT}</script>") == 1
     assert not any(name.startswith("on") for _, attrs in parsed.starts for name in attrs)
-    assert "<script" not in page.lower() and "<img" not in page.lower() and "onerror=alert" not in page.replace(
-        "onerror=alert(1)&gt;", "")
+    assert page.lower().count("<script") == 1 and "<img" not in page.lower() and "onerror=alert" not in \
+        page.replace("onerror=alert(1)&gt;", "")
     # the text comes back whole, as text, where a reader expects it (element and attribute contexts)
     text = "".join(parsed.text)
     for where in ("id", "other", "check", "message", "note", "reason", "challenge"):
@@ -236,11 +248,15 @@ def test_xss_payloads_appear_only_escaped():
         assert re.fullmatch(r"[A-Za-z0-9._-]+", anchor), anchor
 
 
-def test_a_content_security_policy_forbids_scripts():
+def test_a_content_security_policy_allows_only_the_sorting_script_by_its_hash():
     page = render_class_page(klass(), generated=WHEN)
     policy = [attrs["content"] for attrs in Page(page).tags("meta") if attrs.get("http-equiv") ==
               "Content-Security-Policy"]
-    assert policy and "default-src 'none'" in policy[0] and "script-src" not in policy[0]
+    assert policy and "default-src 'none'" in policy[0]
+    scripts = re.findall(r"script-src ([^;]*)", policy[0])
+    digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode("utf-8")).digest()).decode()
+    assert scripts == [f"'sha256-{digest}'"]  # no 'unsafe-inline', no host, no other hash
+    assert "unsafe-inline" not in scripts[0] and "unsafe-eval" not in policy[0]
 
 
 def test_check_names_with_mathtext_are_drawn_as_plain_text():
@@ -252,7 +268,7 @@ def test_check_names_with_mathtext_are_drawn_as_plain_text():
 def test_distinct_ids_get_distinct_anchors_and_repeated_ids_do_not_collide():
     reports = [(name, full()) for name in ["a b", "a_20_b", "a/b", "a", "a"]]
     page = render_class_page(reports, generated=WHEN)
-    anchors = re.findall(r'<a href="#(s-[^"]*)">', page)
+    anchors = re.findall(r'<tr class="graded"><td><a href="#(s-[^"]*)">', page)
     assert anchors == ["s-a", "s-a_dup2", "s-a_20_b", "s-a_2f_b", "s-a_5f_20_5f_b"]
     assert len(anchors) == 5 and len(set(anchors)) == 5
     for anchor in anchors:
@@ -354,8 +370,18 @@ def test_write_class_page_from_a_batch_folder(tmp_path):
     written = write_class_page(batch_folder(tmp_path), out, generated=WHEN)
     assert written == out
     page = out.read_text(encoding="utf-8")
-    assert page == render_class_page(klass(), generated=WHEN)
+    assert page == render_class_page(klass(), generated=WHEN, feedback="feedback")
     assert len(student_rows(page)) == 6
+    # each student's candidate page beside it, linked from the row and the details
+    assert sorted(path.name for path in (tmp_path / "feedback").iterdir()) == [
+        f"s-{name}.html" for name in ["alice", "bob", "carol", "dave", "erin", "frank"]]
+    assert student_rows(page)[1].endswith('<td class="view"><a href="feedback/s-bob.html" title="this student\'s '
+                                          'feedback as the candidate sees it">view</a></td></tr>')
+    assert '<a href="feedback/s-bob.html">feedback as the candidate sees it</a>' in page
+    bob = (tmp_path / "feedback" / "s-bob.html").read_text(encoding="utf-8")
+    assert HIDDEN_MESSAGE not in bob and "expected 2, found 3" in bob and "1/3</b> points" in bob
+    # no code was kept with these reports: the page says how to compare them
+    assert "was not kept with these reports" in page
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".class.html")]  # no temporary file left
 
 
@@ -365,6 +391,7 @@ def test_write_class_page_from_a_single_report_file(tmp_path):
     out = write_class_page(path, tmp_path / "alice.html", generated=WHEN)
     page = out.read_text(encoding="utf-8")
     assert [re.search(r'href="#s-(\w+)"', row).group(1) for row in student_rows(page)] == ["alice"]
+    assert (tmp_path / "feedback" / "s-alice.html").is_file()
     assert "<dt>submissions</dt><dd>1</dd>" in page
 
 
@@ -396,19 +423,153 @@ def test_a_bad_output_path_is_an_export_error(tmp_path):
         write_class_page(folder, tmp_path)
 
 
+# --- slowest, similar, feedback ---------------------------------------------------------------------
+
+
+def timed(total: float, **parts: float) -> Report:
+    return full().model_copy(update={"timings": Timings(total=total, **parts)})
+
+
+def test_the_slowest_submissions_come_first_ten_at_most_with_their_phases():
+    reports = [(f"s{index:02d}", timed(float(index), sandbox_start=0.5, probes=index / 2, checks=0.25))
+               for index in range(1, 15)]
+    reports.append(("untimed", not_graded(RunStatus.error, "boom")))  # no timing: not listed
+    page = render_class_page(reports, generated=WHEN)
+    section = page.split('<h2 id="slowest">', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr><td><a href=\"#s-(\w+)\">", section)
+    assert rows == [f"s{index:02d}" for index in range(14, 4, -1)]
+    assert "The 10 slowest of 14 timed gradings, in seconds." in section
+    assert ('<td class="n">14.0</td><td class="n">0.5</td><td class="n">7.0</td><td class="n">0.2</td>' in section)
+    assert "untimed" not in section
+
+
+def test_similar_pairs_are_shown_escaped_and_capped_and_their_absence_explained():
+    from harness.similarity import Comparison, Pair
+
+    pairs = [Pair(f"a{index:02d}", SCRIPT, 1 - index / 100, 1 - index / 100, 0.5, 40) for index in range(12)]
+    comparison = Comparison(pairs=pairs, compared=13, too_short=["x"], unreadable=["y: bad"], threshold=0.5)
+    page = render_class_page([("a00", full())], generated=WHEN, similar=comparison)
+    section = page.split('<h2 id="similar">', 1)[1].split("</section>", 1)[0]
+    assert ("13 submissions compared (left out: 1 with too little code beyond the starter to judge; 1 that could "
+            "not be read as Python); 12 pairs share at least 50%") in section
+    rows = re.findall(r"<tr><td>.*?</tr>", section)
+    assert len(rows) == 10 and "The first 10 of 12" in section
+    assert rows[0] == ('<tr><td><a href="#s-a00">a00</a></td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td>'
+                       '<td class="n"><b>100%</b></td><td class="n">100%</td><td class="n">50%</td></tr>')
+    none = render_class_page(klass(), generated=WHEN)
+    assert "The submissions&#x27; code was not kept" not in none and "code was not kept with these reports" in none
+
+
+def test_feedback_pages_are_the_candidate_view_escaped_and_without_scripts():
+    from harness.feedback import render_feedback_page
+
+    report = graded(check("visible one", CheckStatus.failed, message=f"expected 2 {SCRIPT}"),
+                    check("secret", CheckStatus.failed, visibility=Visibility.hidden, message=HIDDEN_MESSAGE),
+                    output="PRINTED-BY-SUBMISSION", notes=[f"note {ATTRIBUTE}"])
+    page = render_feedback_page(f"bob {SCRIPT}", report)
+    assert HIDDEN_MESSAGE not in page and "PRINTED-BY-SUBMISSION" not in page
+    assert SCRIPT not in page and ATTRIBUTE not in page and "<script" not in page.lower()
+    text = " ".join(Page(page).text)
+    assert f"expected 2 {SCRIPT}" in text and f"note {ATTRIBUTE}" in text and f"For bob {SCRIPT}" in text
+    assert "<b>0/2</b> points (0%): 0 of 2 checks passed." in page
+    assert "hidden check: its details are not shown" in text and "1 hidden check counts toward the score" in text
+    policy = [attrs["content"] for attrs in Page(page).tags("meta") if attrs.get("http-equiv") ==
+              "Content-Security-Policy"][0]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert not [attrs for _, attrs in Page(page).starts if "src" in attrs or "href" in attrs]  # links nowhere
+    ungradable = render_feedback_page("erin", not_graded(RunStatus.ungradable, "SyntaxError: bad\n  secret detail"))
+    assert "Not graded</b>: fix this" in ungradable and "SyntaxError: bad" in ungradable
+    assert "secret detail" not in ungradable  # the reason's first line only
+
+
+def test_feedback_file_names_are_safe_and_distinct_even_ignoring_case():
+    from harness.feedback import page_names
+
+    assert page_names(["alice", "Alice", "a/b", "a b", "alice"]) == [
+        "s-alice.html", "s-Alice_dup2.html", "s-a_2f_b.html", "s-a_20_b.html", "s-alice_dup3.html"]
+
+
+def test_write_class_page_refuses_a_feedback_path_that_is_a_file(tmp_path):
+    folder = batch_folder(tmp_path)
+    (tmp_path / "feedback").write_text("in the way")
+    with pytest.raises(ExportError, match="feedback pages cannot be written there"):
+        write_class_page(folder, tmp_path / "class.html")
+
+
 # --- in a browser ---------------------------------------------------------------------------------
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(name)), None)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium installed")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium installed")
-def test_headless_chromium_builds_the_table(tmp_path):
-    out = write_class_page(batch_folder(tmp_path), tmp_path / "class.html", generated=WHEN)
+def chromium(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess:
+    """Headless chromium on `url`, its console messages logged to stderr (one ':CONSOLE' line each)."""
     assert CHROMIUM is not None
-    result = subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom", out.as_uri()],
-                            capture_output=True, text=True, timeout=120, check=True)
+    return subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+                           "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}", *options,
+                           url], capture_output=True, text=True, timeout=120, check=True)
+
+
+def console(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if re.search(r":CONSOLE[(:]", line)]
+
+
+def dom_ids(dom: str) -> list[str]:
+    return re.findall(r'<tr class="[a-z]+"[^>]*><td><a href="#s-(\w+)">', dom)
+
+
+@pytest.fixture
+def class_page(tmp_path: Path) -> Path:
+    folder = batch_folder(tmp_path)
+    kept = folder / "submissions"
+    kept.mkdir()
+    reference = (Path(__file__).resolve().parent.parent / "reference_solutions" / "weight-decay-exclude-bias" /
+                 "solution.py").read_text()
+    (kept / "alice.py").write_text(reference)
+    (kept / "bob.py").write_text(reference.replace("param", "p"))
+    return write_class_page(folder, folder / "report.html", generated=WHEN)
+
+
+@needs_chromium
+def test_headless_chromium_loads_the_page_without_console_messages_and_a_row_per_student(class_page, tmp_path):
+    result = chromium(tmp_path, class_page.as_uri(), "--dump-dom")
+    assert console(result) == []
     dom = result.stdout
-    for student_id in ["alice", "bob", "carol", "dave", "erin", "frank"]:
-        assert f'<a href="#s-{student_id}">{student_id}</a>' in dom
+    assert dom_ids(dom) == ["alice", "bob", "carol", "dave", "erin", "frank"]
     assert dom.count("<svg") == 2 and "For graders only" in dom
+    # the script ran under the page's policy: the headers became sort links
+    assert '<a class="sort" href="#sort=score-desc" title="sort by this column">score</a>' in dom
+    assert re.search(r'<td><a href="#s-alice">alice</a></td><td><a href="#s-bob">bob</a></td>', dom)
+    # the console is really captured: a script the policy does not allow is reported there, and blocked
+    tampered = class_page.with_name("tampered.html")
+    tampered.write_text(class_page.read_text().replace("sha256-", "sha256-X", 1))
+    blocked = chromium(tmp_path, tampered.as_uri(), "--dump-dom")
+    assert any("Content Security Policy" in line for line in console(blocked)), blocked.stderr[-2000:]
+    assert 'class="sort"' not in blocked.stdout and dom_ids(blocked.stdout) == dom_ids(dom)  # readable unsorted
+
+
+@needs_chromium
+def test_headless_chromium_sorts_the_table_by_the_column_in_the_fragment(class_page, tmp_path):
+    by_score = chromium(tmp_path, class_page.as_uri() + "#sort=score-desc", "--dump-dom")
+    assert console(by_score) == []
+    # scores 3, 1, 2, 2, 0 (ungradable) and the error last; equal scores keep the id order
+    assert dom_ids(by_score.stdout) == ["alice", "carol", "dave", "bob", "erin", "frank"]
+    assert '<th data-key="score" data-num="" aria-sort="descending">' in by_score.stdout
+    assert 'href="#sort=score-asc"' in by_score.stdout  # the header's next click reverses it
+    by_check = chromium(tmp_path, class_page.as_uri() + "#sort=check-3-asc", "--dump-dom")
+    # the hidden check 'secret' ascending: no result (nothing ran) first, then failed, then passed
+    assert dom_ids(by_check.stdout) == ["erin", "frank", "bob", "carol", "alice", "dave"]
+
+
+@needs_chromium
+def test_a_headless_chromium_screenshot_of_the_page_is_not_blank(class_page, tmp_path):
+    from matplotlib.image import imread
+
+    shot = tmp_path / "shot.png"
+    result = chromium(tmp_path, class_page.as_uri(), f"--screenshot={shot}", "--window-size=1200,1500")
+    assert console(result) == []
+    pixels = imread(shot)[:, :, :3]
+    assert pixels.shape[:2] == (1500, 1200)
+    assert pixels.std() > 0.1  # not one colour
+    assert (pixels.mean(axis=2) < 0.8).mean() > 0.03  # text, charts and tables: more than 3 % dark pixels

@@ -416,3 +416,80 @@ def test_a_notebook_of_the_reference_solution_scores_full_marks(cosine, tmp_path
     assert report.submission.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert any("left out" in note and "cell magic" in note and "top-level expression" in note for note in report.notes), \
         report.notes
+
+
+# --- harness init ID DIR --notebook ----------------------------------------------------------------------
+
+
+def init_notebook(target: Path, challenge_id: str = "weight-decay-exclude-bias"):
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    return CliRunner().invoke(main, ["init", challenge_id, str(target), "--notebook"])
+
+
+def test_init_notebook_writes_the_statement_and_starter_as_a_notebook_graded_like_the_starter(tmp_path):
+    challenge = find_challenge("weight-decay-exclude-bias")
+    result = init_notebook(tmp_path / "nb")
+    assert result.exit_code == 0, result.output
+    assert "edit solution.ipynb" in result.output
+    assert sorted(path.name for path in (tmp_path / "nb").iterdir()) == ["solution.ipynb", "statement.md",
+                                                                        "test_example.py"]
+    data = (tmp_path / "nb" / "solution.ipynb").read_bytes()
+    notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    nbformat.validate(notebook)
+    statement, starter = notebook.cells[0], notebook.cells[1]
+    assert statement.cell_type == "markdown" and statement.source == challenge.statement.read_text()
+    assert starter.cell_type == "code" and starter.source == challenge.starter.read_text()
+    assert notebook.cells[-1].metadata["tags"] == ["skip-grading"]  # the example tests' cell is never graded
+    # grading the folder takes the notebook, and the module it grades is the starter's code, line for line
+    record = Submission(file_name="solution.py")
+    taken = read_submission(challenge, tmp_path / "nb", record)
+    assert record.file_name == "solution.ipynb"
+    assert taken.text == "# cell 1\n" + challenge.starter.read_text() + "\n# cell 2: left out (tagged skip-grading)\n"
+    assert taken.notes == ("solution.ipynb: 1 code cell taken as the module; left out: 1 cell tagged skip-grading",)
+    # the same bytes every time (fixed cell ids)
+    assert init_notebook(tmp_path / "again").exit_code == 0
+    assert (tmp_path / "again" / "solution.ipynb").read_bytes() == data
+
+
+def test_init_notebook_refuses_to_overwrite_or_to_sit_beside_a_solution_py(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "solution.ipynb").write_text("mine")
+    result = init_notebook(tmp_path / "a")
+    assert result.exit_code == 2 and "will not overwrite existing files" in result.output
+    assert (tmp_path / "a" / "solution.ipynb").read_text() == "mine"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "solution.py").write_text("x = 1\n")  # grading the folder would take it, not the notebook
+    result = init_notebook(tmp_path / "b")
+    assert result.exit_code == 2 and "solution.py" in result.output
+    assert not (tmp_path / "b" / "solution.ipynb").exists()
+
+
+def test_init_notebook_refuses_a_quiz(tmp_path):
+    result = init_notebook(tmp_path / "q", "weight-decay-quiz")
+    assert result.exit_code == 2
+    assert "weight-decay-quiz is a quiz: its answers file answers.toml cannot be a notebook" in result.output
+    assert not (tmp_path / "q").exists()
+
+
+def test_the_notebooks_test_cell_runs_the_example_tests_on_the_code_above(tmp_path):
+    """As Jupyter would: every code cell run in order in one namespace, here with the reference in the starter's
+    cell; the tests import `solution`, which must be the notebook's own code."""
+    import subprocess
+    import sys
+
+    assert init_notebook(tmp_path / "nb").exit_code == 0
+    path = tmp_path / "nb" / "solution.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    reference = REPO / "reference_solutions" / "weight-decay-exclude-bias" / "solution.py"
+    notebook.cells[1].source = reference.read_text()
+    nbformat.write(notebook, path)
+    run = ("import nbformat\nnamespace = {}\nfor cell in nbformat.read('solution.ipynb', as_version=4).cells:\n"
+           "    if cell.cell_type == 'code':\n        exec(compile(cell.source, cell.id, 'exec'), namespace)\n")
+    result = subprocess.run([sys.executable, "-c", run], cwd=tmp_path / "nb", capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "5 passed" in result.stdout, result.stdout
+    assert not (tmp_path / "nb" / ".pytest_cache").exists()

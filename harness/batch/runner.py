@@ -24,7 +24,7 @@ import harness
 from harness.parsing import AST_LOCK
 from harness.batch.discover import Entry
 from harness.batch.progress import Progress
-from harness.batch.store import ResultStore, Row, row_for, submission_sha256
+from harness.batch.store import ResultStore, Row, keep_sources, row_for, submission_sha256
 from harness.challenge import Challenge
 from harness.dispatch import Prepared, conclude, needs_sandbox, prepare
 from harness.probing import content_hash
@@ -67,6 +67,11 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
     started = time.monotonic()
     challenge_hash = content_hash(challenge)
     outcome = BatchOutcome(seed=seed, reports=[None] * len(entries))
+    try:  # the code `harness similar` and the class page compare
+        for note in keep_sources(store, challenge, entries):
+            log.info("%s", note)
+    except OSError as error:
+        log.warning("could not keep the submissions' code for harness similar: %s", error)
     todo: list[int] = []
     for index, entry in enumerate(entries):
         saved = None if regrade else _current_report(store, challenge, entry, challenge_hash, seed)

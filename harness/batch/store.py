@@ -6,6 +6,8 @@ Layout of the output folder:
     reports/<id>.json  each submission's full report (grader audience)
     grades.csv         one row per submission: id,score,max_score,percent,status,reason,seconds,sha256
     summary.json       the class at a glance (harness.batch.summary.summarize)
+    submissions/<id>.py  each submission's code (a notebook's converted module), and .starter.py, the challenge's
+                       starter: what `harness similar` and the class page compare (keep_sources)
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from pydantic import ValidationError
 
-from harness.batch.discover import BatchInputError, id_problem
+from harness.batch.discover import BatchInputError, Entry, id_problem
 from harness.batch.summary import summarize
-from harness.challenge import Challenge
+from harness.challenge import Challenge, Kind
 from harness.report import Report, RunStatus, Submission, candidate_reason
 from harness.submission import SubmissionError, read_submission
 
@@ -33,6 +36,8 @@ REPORTS_DIR = "reports"
 GRADES_CSV = "grades.csv"
 SUMMARY_JSON = "summary.json"
 BATCH_JSON = "batch.json"
+SOURCES_DIR = "submissions"
+STARTER_SOURCE = ".starter.py"  # never a student's: ids cannot start with '.'
 CSV_HEADER = ["id", "score", "max_score", "percent", "status", "reason", "seconds", "sha256"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -189,3 +194,30 @@ class ResultStore:
     def write_batch_seed(self, seed: int, challenge_id: str | None = None) -> None:
         data = {"seed": seed, "challenge_id": challenge_id}
         atomic_write(self.out / BATCH_JSON, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def keep_sources(store: ResultStore, challenge: Challenge, entries: Sequence[Entry]) -> list[str]:
+    """Keep the code of every submission of `entries` as `submissions/<id>.py`, and the challenge's starter as
+    `submissions/.starter.py`, each written atomically: `harness similar` and the class page compare them. A
+    notebook is kept as the module made from its code cells (what is graded). A submission that cannot be read as
+    code (ungradable before it runs: no file, not UTF-8, a syntax error) is not kept, and an earlier copy of it is
+    removed, so nothing stale is compared. Quizzes keep nothing (answers are not code). Returns one note per
+    submission not kept. OSError when the folder cannot be written."""
+    if challenge.meta.kind is not Kind.code:
+        return []
+    folder = store.out / SOURCES_DIR
+    folder.mkdir(exist_ok=True)
+    atomic_write(folder / STARTER_SOURCE, challenge.starter.read_bytes())
+    notes = []
+    for entry in entries:
+        target = folder / f"{entry.student_id}.py"
+        if id_problem(entry.student_id):
+            continue  # never a file name (discover refuses such ids before this is called)
+        try:
+            text = read_submission(challenge, entry.path, Submission(file_name=challenge.meta.submission_file)).text
+        except (SubmissionError, OSError) as error:
+            target.unlink(missing_ok=True)
+            notes.append(f"{entry.student_id}: code not kept for comparison: {error}")
+            continue
+        atomic_write(target, text.encode("utf-8"))
+    return notes
