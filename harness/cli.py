@@ -109,18 +109,34 @@ def show(challenge: Challenge) -> None:
 @main.command()
 @click.argument("challenge", callback=_challenge)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(challenge: Challenge, directory: Path) -> None:
+@click.option("--notebook", is_flag=True, help="Write the starter as a Jupyter notebook (solution.ipynb: the "
+              "statement, the starter code, a cell running the example tests) instead of the starter .py file.")
+def init(challenge: Challenge, directory: Path, notebook: bool) -> None:
     """Set up DIRECTORY for a candidate: statement, starter and public tests (never hidden files)."""
     files = {challenge.statement: directory / "statement.md", challenge.starter: directory / challenge.starter.name}
     if challenge.public_dir.is_dir():
         files.update({path: directory / path.name for path in sorted(challenge.public_dir.iterdir()) if path.is_file()})
-    clashes = [str(target) for target in files.values() if target.exists()]
+    written = None
+    if notebook:  # the notebook replaces the starter; a solution.py left there would be graded in its place
+        from harness.starter_notebook import NotebookStarterError, notebook_name, starter_notebook
+
+        try:
+            written = (directory / notebook_name(challenge), starter_notebook(challenge))
+        except NotebookStarterError as error:
+            _fail(str(error), EXIT_USAGE)
+        files.pop(challenge.starter)
+    targets = [*files.values(), *([written[0], directory / challenge.starter.name] if written else [])]
+    clashes = [str(target) for target in targets if target.exists()]
     if clashes:
         _fail(f"will not overwrite existing files: {', '.join(clashes)}", EXIT_USAGE)
     directory.mkdir(parents=True, exist_ok=True)
     for source, target in files.items():
         shutil.copyfile(source, target)
-    click.echo(f"{challenge.id}: wrote {len(files)} files to {directory}; edit {challenge.starter.name}, then run pytest there")
+    if written:
+        written[0].write_bytes(written[1])
+    edit = written[0].name if written else challenge.starter.name
+    click.echo(f"{challenge.id}: wrote {len(files) + bool(written)} files to {directory}; edit {edit}, then "
+               + ("run its cells (one runs the example tests)" if written else "run pytest there"))
 
 
 @main.command()
@@ -310,7 +326,9 @@ def export_command(path: Path, fmt: str, audience: str, output: Optional[Path]) 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the page (default: OUT_DIR/report.html).")
 def report_command(out_dir: Path, output: Optional[Path]) -> None:
-    """Write the class page of a batch's OUT_DIR (the same as `harness export OUT_DIR --format html`)."""
+    """Write the class page of a batch's OUT_DIR, with each student's candidate-view feedback page beside it
+    (feedback/) and the most similar pairs of the code the batch kept. `export --format html` to stdout gives the
+    page alone."""
     from harness.classpage import write_class_page
     from harness.export import ExportError
 
@@ -370,6 +388,15 @@ def image_tag_command() -> None:
     from harness.image import image_tag
 
     click.echo(image_tag())
+
+
+from harness.similar_command import similar_command  # noqa: E402  (its module imports this one's helpers lazily)
+main.add_command(similar_command)
+from harness.bundle.cli import bundle as bundle_command  # noqa: E402  (imports this module's helpers)
+main.add_command(bundle_command)
+from harness.service.cli import serve_commands  # noqa: E402  (click and the settings only: the rest loads lazily)
+for _service_command in serve_commands:
+    main.add_command(_service_command)
 
 
 def run() -> None:

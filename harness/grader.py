@@ -15,7 +15,7 @@ from harness.parsing import AST_LOCK
 from harness.challenge import Challenge, Kind
 from harness.probing import Answers, Inputs, ProbePlan, make_plan
 from harness.reference import ChecksError, ReferenceResults, reference_results
-from harness.report import (CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, clip,
+from harness.report import (ISOLATION_NOTE, CheckStatus, Environment, LimitsUsed, Report, RunStatus, Submission, clip,
                             percent)
 from harness.sandbox.base import Backend, SandboxError, SandboxRun
 from harness.sandbox.driver import ProbeSpec, SandboxJob, run_sandbox
@@ -56,7 +56,7 @@ def run_sandbox_phase(*, challenge: Challenge, submission: Path, backend: Backen
     )
     pending = Pending(challenge, report, started)
     with _reported(report):
-        report.notes.extend(backend.isolation_notes())
+        report.notes.extend(ISOLATION_NOTE + note for note in backend.isolation_notes())
         pending.submitted = read_submission(challenge, submission, report.submission)
         report.notes.extend(pending.submitted.notes)  # what a notebook's conversion left out
         _run_probes(pending, backend, seed)

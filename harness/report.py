@@ -130,15 +130,21 @@ def percent(score: float, max_score: float) -> float:
     return round(100.0 * score / max_score, 2) if max_score else 0.0
 
 
+ISOLATION_NOTE = "sandbox: "  # starts a note on what the backend left open: the grader's to know, not the candidate's
+
+
 def for_candidate(report: Report) -> Report:
-    """The report a candidate may see: no messages of hidden checks, no captured output, the reason's first line only."""
+    """The report a candidate may see: no messages of hidden checks, no captured output, the reason's first line only,
+    no note on the sandbox's isolation (it tells an operator what to fix, and a candidate where to look; inside a
+    platform's bundle, where the grader's files are locked, it would not even be true)."""
     checks = [
         check if check.visibility is Visibility.visible
         else check.model_copy(update={"message": None, "truncated": False})
         for check in report.checks
     ]
+    notes = [note for note in report.notes if not note.startswith(ISOLATION_NOTE)]
     return report.model_copy(update={"checks": checks, "audience": Audience.candidate, "output": None, "output_truncated": False,
-                                     "reason": candidate_reason(report.reason)})
+                                     "reason": candidate_reason(report.reason), "notes": notes})
 
 
 CANDIDATE_REASON_CHARS = 300

@@ -55,3 +55,22 @@ def test_clip_marks_truncation():
     assert clip("short") == ("short", False)
     text, cut = clip("x" * 5000)
     assert cut and len(text) == 1000 and text.endswith("...")
+
+
+def test_candidate_report_keeps_notes_on_the_submission_but_not_on_the_sandbox(tmp_path, local_backend):
+    """A notebook's conversion notes are the candidate's to act on; what the sandbox left open is the operator's
+    (and, inside a platform's bundle where the grader's files are locked, not even true)."""
+    from harness.grader import grade
+    from conftest import CATALOG
+    from harness.challenge import load_challenge
+
+    tiny = load_challenge(CATALOG / "challenges" / "tiny-scale")
+    path = tmp_path / "solution.py"
+    path.write_text("def scale(x, k):\n    return x * k\n")
+    report = make_report(Visibility.visible)
+    report.notes = ["sandbox: no namespaces: the file system is visible", "cell 3: removed the shell line `!ls`"]
+    assert for_candidate(report).notes == ["cell 3: removed the shell line `!ls`"]
+    graded = grade(challenge=tiny, submission=path, backend=local_backend, seed=1)
+    assert all(note.startswith("sandbox: ") for note in graded.notes) and graded.notes == [
+        "sandbox: " + note for note in local_backend.isolation_notes()]
+    assert for_candidate(graded).notes == []
