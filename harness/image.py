@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable, Iterable
 
 import docker
 import docker.errors
@@ -157,18 +158,31 @@ def sandbox_closure(roots: tuple[str, ...] = SANDBOX_PACKAGES) -> set[str]:
     environment.update({"python_version": "%d.%d" % TARGET_PYTHON, "python_full_version": "%d.%d.0" % TARGET_PYTHON,
                         "implementation_name": "cpython", "platform_python_implementation": "CPython",
                         "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "extra": ""})
+
+    def missing(name: str) -> bool:
+        raise ImageError(f"{name} is not installed in this environment ({sys.prefix}), so the sandbox's "
+                         f"dependencies cannot be read; install from {LOCK.name}")
+
+    return requirement_closure(roots, environment, missing)
+
+
+def requirement_closure(roots: Iterable[str], environment: dict[str, str], missing: Callable[[str], bool]) -> set[str]:
+    """Canonical names of `roots` and everything they need, read from the installed distributions' metadata, with
+    requirement markers evaluated in `environment`. For a requirement that is not installed, `missing(name)` says
+    whether to keep it (true) or leave it and what it needs out (false); it may raise instead."""
     found: set[str] = set()
     todo = [canonicalize_name(root) for root in roots]
     while todo:
         name = todo.pop()
         if name in found:
             continue
-        found.add(name)
         try:
             requires = metadata.distribution(name).requires or []
         except metadata.PackageNotFoundError:
-            raise ImageError(f"{name} is not installed in this environment ({sys.prefix}), so the sandbox's "
-                             f"dependencies cannot be read; install from {LOCK.name}") from None
+            if missing(name):
+                found.add(name)
+            continue
+        found.add(name)
         for line in requires:
             requirement = Requirement(line)
             if requirement.marker is None or requirement.marker.evaluate(environment):

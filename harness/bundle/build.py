@@ -109,30 +109,17 @@ def closure(roots: list[str], locked: set[str]) -> set[str]:
     that is not installed is kept when the lock (`locked`, canonical names) pins it, and otherwise left out: its marker
     held here but not where the lock was compiled (redis's async-timeout on Python 3.11.2, below 3.11.3)."""
     from packaging.markers import default_environment
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
+
+    from harness.image import requirement_closure
+
+    def missing(name: str) -> bool:
+        if name not in locked:
+            return False
+        raise BundleError(f"{name} is not installed in this environment ({sys.prefix}), so what it needs "
+                          "cannot be read; install requirements.lock first")
 
     environment = {key: str(value) for key, value in default_environment().items()} | {"extra": ""}
-    found: set[str] = set()
-    todo = [canonicalize_name(root) for root in roots]
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        found.add(name)
-        try:
-            requires = metadata.distribution(name).requires or []
-        except metadata.PackageNotFoundError:
-            if name not in locked:
-                found.discard(name)
-                continue
-            raise BundleError(f"{name} is not installed in this environment ({sys.prefix}), so what it needs "
-                              "cannot be read; install requirements.lock first") from None
-        for line in requires:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate(environment):
-                todo.append(canonicalize_name(requirement.name))
-    return found
+    return requirement_closure(roots, environment, missing)
 
 
 # ---------------------------------------------------------------- the harness wheel
