@@ -149,6 +149,7 @@ def test_the_sandbox_holds_no_probe_file_no_seed_and_no_other_probe_inputs(tiny_
 def test_forged_messages_out_of_order_void_the_run(tiny_grad, backend, tmp_path):
     source = (FIXTURE_SOLUTIONS / "mutants" / "cheat_forges_messages.py").read_text()
     report = run(tiny_grad, backend, tmp_path, source)
+    assert report.status is RunStatus.graded and report.checks, report.reason  # the forgery reached the channel
     assert report.score == 0
     assert all("were forged" in (check.message or "") for check in report.checks), [c.message for c in report.checks]
 
@@ -197,3 +198,48 @@ def test_reference_runs_once_per_seed_with_the_sandboxs_settings(tiny_grad):
     second = reference_results(tiny_grad, make_plan(tiny_grad, 6), 6)
     assert second is not first and second["softplus"] is not None
     assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before
+
+
+def test_an_error_inside_a_probe_shows_only_the_submissions_frames(tiny_grad, local_backend, tmp_path):
+    """The probes' and the worker's frames (function names, line numbers) never reach a check's message, which a
+    candidate sees for a visible check: only the submission's own frames, with lines from the grader's copy."""
+    source = '''
+    def helper(x):
+        raise ValueError("boom")
+    def scale(x, k):
+        return helper(x)
+    ''' + HONEST_REST
+    report = run(tiny_grad, local_backend, tmp_path, source)
+    text = message(report, "test_scale_values")
+    assert "ValueError: boom" in text, text
+    frames = [line.strip() for line in text.splitlines()[1:] if line.strip().startswith("line ")]
+    assert frames and all(", in scale:" in line or ", in helper:" in line for line in frames), text
+    assert "probe_" not in text and "run_job" not in text and "guarded" not in text, text
+
+
+def test_every_reference_probe_runs_on_one_thread_with_deterministic_algorithms(tiny_grad, monkeypatch):
+    """The reference computes under the sandbox's settings (make_deterministic), whatever the grader's process uses."""
+    import torch
+
+    from harness import reference
+    from harness.probing import make_plan
+
+    seen = []
+    real = reference.call_probe
+
+    def spy(*args, **kwargs):
+        seen.append((torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reference, "call_probe", spy)
+    monkeypatch.setattr(reference, "_cache", {})
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(False)
+    try:
+        results = reference.reference_results(tiny_grad, make_plan(tiny_grad, 8), 8)
+        assert results["softplus"] is not None
+    finally:
+        torch.set_num_threads(before[0])
+        torch.use_deterministic_algorithms(before[1])
+    assert seen and set(seen) == {(1, True)}, seen
