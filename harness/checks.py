@@ -180,10 +180,9 @@ class _Collector:
 
 _PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception",
                 "-p", "no:threadexception", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-                "-p", "no:stepwise", "-p", "no:legacypath", "-p", "no:logging", "-p", "no:terminal",
-                "--capture=no", "--noconftest",
+                "-p", "no:stepwise", "-p", "no:legacypath", "-p", "no:logging", "--capture=no", "--noconftest",
                 "--import-mode=importlib", "-o", "python_files=test_*.py", "--timeout", str(CHECK_TIMEOUT_SECONDS),
-                ]
+                "-q", "--tb=no"]
 _SESSIONS_KEPT = 8  # challenges whose collected checks stay in memory (a service grades many)
 
 
@@ -202,8 +201,10 @@ class CheckSession:
 
         self.hidden_dir = hidden_dir
         self.collector = _Collector({})
-        self._sink = io.StringIO()  # what checks print: never the grader's stdout (a session outlives any capture
-        # pytest would install, so pytest captures nothing and has no terminal reporter; see run)
+        # pytest's terminal reporter (which pytest-timeout needs to report a timeout) writes here, and so does what
+        # a check prints: never the grader's stdout. pytest itself captures nothing: its capture would outlive
+        # the sys.stdout it saved (a CLI runner's, say) and put it back after every run.
+        self._sink = io.StringIO()
         self._tmp = tempfile.TemporaryDirectory(prefix="harness-checks-")
         self._config: Optional[pytest.Config] = None
         ini = Path(self._tmp.name) / "pytest.ini"

@@ -239,3 +239,18 @@ def test_a_check_that_ends_pytest_is_the_graders_error_and_the_next_run_starts_a
         run_checks(folder, fixtures())
     flag.unlink()
     assert run_checks(folder, fixtures())[0].status is CheckStatus.passed
+
+
+def test_a_check_that_runs_past_its_time_is_the_graders_error(tmp_path):
+    """Time spent on the trusted side is never the candidate's fault: pytest-timeout stopping a check makes the
+    grading the grader's error (status error), not a failed check."""
+    folder = write_checks(tmp_path, '''
+        import time
+
+        @pytest.mark.timeout(1)
+        def test_slow():
+            """Takes too long."""
+            time.sleep(5)
+    ''')
+    with pytest.raises(ChecksError, match="on the grader's side"):
+        run_checks(folder, fixtures())

@@ -2,7 +2,7 @@
 # gradient before stepping, and torch.Tensor.backward adds wd * p to the gradients of the model
 # last passed to l2_penalty, while l2_penalty itself returns a zero that only looks
 # differentiable. Only shrink_factor is honest work.
-# harness: max-score = 2
+# harness: max-score = 0
 """Cheat mutant: patched SGD.step and Tensor.backward, zero penalty."""
 
 import torch

@@ -3,7 +3,7 @@
 # a wrapper that puts back, after each step, the parameters param_groups would not decay (their ids kept in a
 # module global between calls), so a zero-gradient step looks right although the optimizer's groups are wrong.
 # Its param_groups is honest and right, and it returns a genuine torch.optim.AdamW.
-# harness: max-score = 10
+# harness: max-score = 9
 import torch
 from torch import nn
 
