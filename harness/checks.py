@@ -134,7 +134,11 @@ class _Collector:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        outcome = yield
+        # pytest parses the check file to describe a failure (and Python 3.11's tracebacks parse source lines)
+        # while a batch's sandbox threads parse submissions: see harness.parsing. Only here, never around a whole
+        # check, which may wait for the reference's thread, itself waiting for this lock to compile the reference.
+        with AST_LOCK:
+            outcome = yield
         report = outcome.get_result()
         if call.excinfo is not None:
             error = call.excinfo.value
@@ -240,9 +244,7 @@ class CheckSession:
         collector.reset(fixtures)
         cwd = os.getcwd()
         try:
-            # The lock: pytest parses the check files again to describe a failure (and Python 3.11's tracebacks
-            # parse source lines), while a batch's sandbox threads parse submissions; see harness.parsing.
-            with contextlib.redirect_stdout(self._sink), _one_thread(), _ctrl_c_seen() as seen, AST_LOCK:
+            with contextlib.redirect_stdout(self._sink), _one_thread(), _ctrl_c_seen() as seen:
                 try:
                     for index, item in enumerate(self.items):
                         following = self.items[index + 1] if index + 1 < len(self.items) else None

@@ -254,3 +254,23 @@ def test_a_check_that_runs_past_its_time_is_the_graders_error(tmp_path):
     ''')
     with pytest.raises(ChecksError, match="on the grader's side"):
         run_checks(folder, fixtures())
+
+
+def test_a_check_runs_without_the_ast_lock_so_it_can_wait_for_the_reference(tmp_path):
+    """A check that reads `reference[...]` waits for the reference's thread, which compiles the reference under
+    harness.parsing.AST_LOCK: a check run holding that lock deadlocked until the check's timeout (120 s)."""
+    folder = write_checks(tmp_path, '''
+        import threading
+        from harness.parsing import AST_LOCK
+
+        def test_waits_for_a_thread_that_parses():
+            """Waits for another thread that needs the lock, as a check waits for the reference."""
+            def compile_something():
+                with AST_LOCK:
+                    pass
+            thread = threading.Thread(target=compile_something)
+            thread.start()
+            thread.join(10)
+            assert not thread.is_alive(), "the check ran holding the AST lock"
+    ''')
+    assert run_checks(folder, fixtures())[0].status is CheckStatus.passed
