@@ -7,6 +7,7 @@ a one-line reason, except where CI=true or HARNESS_REQUIRE_DOCKER=1, where they 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +19,12 @@ from harness.sandbox.base import Backend, SandboxError
 FIXTURES = Path(__file__).parent / "fixtures"
 CATALOG = FIXTURES / "catalog"
 REQUIRE_DOCKER = os.environ.get("CI") == "true" or os.environ.get("HARNESS_REQUIRE_DOCKER") == "1"
+# A runner may start the tests with SIGINT ignored (a background job of a non-interactive shell inherits SIG_IGN),
+# and an ignored SIGINT is inherited by every child: the Ctrl-C tests, which send SIGINT to a grader they start,
+# would then test nothing but that. A handler is never inherited across exec, so the children get the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 SESSION_BACKENDS: list[Backend] = []  # the session-wide backends: their idle warm sandboxes are nobody's leftovers
 
 
