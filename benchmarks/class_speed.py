@@ -55,8 +55,9 @@ def timeout_source(reference: Path) -> str:
 CRASH_SOURCE = 'raise RuntimeError("synthetic crash at import")\n'
 
 
-def build_class(challenge, folder: Path, size: int) -> dict[str, str]:
-    """Write student0000.py ... into `folder`; returns {student id: what it is}."""
+def build_class(challenge, folder: Path, size: int, timeouts: bool = True) -> dict[str, str]:
+    """Write student0000.py ... into `folder`; returns {student id: what it is}. Without `timeouts`, the synthetic
+    timeouts' places hold the reference instead (what isolation costs, apart from a hung submission's wall time)."""
     sources = [challenge.reference, challenge.starter, *sorted((challenge.solutions_dir / "mutants").glob("*.py"))]
     each = max(1, round(size * SYNTHETIC_SHARE))
     synthetic = ["timeout"] * each + ["crash"] * each
@@ -68,7 +69,10 @@ def build_class(challenge, folder: Path, size: int) -> dict[str, str]:
         student = f"student{number:04d}"
         target = folder / f"{student}.py"
         kind = spots.get(number)
-        if kind == "timeout":
+        if kind == "timeout" and not timeouts:
+            shutil.copyfile(challenge.reference, target)
+            kind = "reference"
+        elif kind == "timeout":
             target.write_text(timeout_source(challenge.reference), encoding="utf-8")
         elif kind == "crash":
             target.write_text(CRASH_SOURCE, encoding="utf-8")
@@ -315,6 +319,9 @@ def main() -> None:
     parser.add_argument("-n", "--size", type=int, default=100, help="submissions in the class")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="copy the class and the batch's output here")
+    parser.add_argument("--no-timeouts", action="store_true",
+                        help="the reference where the synthetic timeouts would be: what isolation costs, apart from a "
+                             "hung submission's wall_seconds (which no batch can shorten)")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--floor-out", type=Path, help=argparse.SUPPRESS)
@@ -331,7 +338,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="class-speed-") as tmp:
         folder, out = Path(tmp) / "class", Path(tmp) / "out"
         folder.mkdir()
-        kinds = build_class(challenge, folder, args.size)
+        kinds = build_class(challenge, folder, args.size, timeouts=not args.no_timeouts)
         code, wall, stderr, memory = run_batch(challenge.id, folder, out, args.jobs)
         if args.keep is not None:
             shutil.copytree(tmp, args.keep, dirs_exist_ok=True)
