@@ -67,11 +67,6 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
     started = time.monotonic()
     challenge_hash = content_hash(challenge)
     outcome = BatchOutcome(seed=seed, reports=[None] * len(entries))
-    try:  # the code `harness similar` and the class page compare
-        for note in keep_sources(store, challenge, entries):
-            log.info("%s", note)
-    except OSError as error:
-        log.warning("could not keep the submissions' code for harness similar: %s", error)
     todo: list[int] = []
     for index, entry in enumerate(entries):
         saved = None if regrade else _current_report(store, challenge, entry, challenge_hash, seed)
@@ -113,6 +108,7 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
                     futures[future] = (later, now)
 
             admit()
+            _keep_sources(store, challenge, entries)  # while the first sandboxes start
             while futures:
                 finished, _ = concurrent.futures.wait(futures, timeout=ADMIT_INTERVAL,
                                                       return_when=concurrent.futures.FIRST_COMPLETED)
@@ -147,6 +143,15 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
         outcome.seconds = time.monotonic() - started
         _write_tables(store, challenge, entries, outcome)
     return outcome
+
+
+def _keep_sources(store: ResultStore, challenge: Challenge, entries: list[Entry]) -> None:
+    """Keep every submission's code in the batch's folder: what `harness similar` and the class page compare."""
+    try:
+        for note in keep_sources(store, challenge, entries):
+            log.info("%s", note)
+    except OSError as error:
+        log.warning("could not keep the submissions' code for harness similar: %s", error)
 
 
 def _first_phase(challenge: Challenge, entry: Entry, backend: Optional[Backend], seed: int,
