@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -109,3 +111,27 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def report_files(out: Path) -> dict[str, Path]:
+    """A batch folder's reports/<id>.json by id (temporary files, which start with '.', left out)."""
+    return {path.stem: path for path in sorted((out / "reports").glob("*.json")) if not path.name.startswith(".")}
+
+
+def interrupt_batch(command: list[str], cwd: Path, out: Path, at_least: int) -> tuple[int, str, int]:
+    """Run a batch `harness grade ... --out out` and send it SIGINT once `at_least` reports exist, as a user's
+    Ctrl-C would; (exit code, stderr, the grader's pid)."""
+    grader = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((out / "reports").is_dir() and len(report_files(out)) >= at_least):
+            assert grader.poll() is None, f"the batch ended (exit {grader.returncode}) before {at_least} reports existed"
+            assert time.monotonic() < deadline, f"{at_least} reports did not appear within 120 s"
+            time.sleep(0.02)
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=90)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    return grader.returncode, err.decode(errors="replace"), grader.pid

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CATALOG, containers_of
+from conftest import CATALOG, containers_of, interrupt_batch, report_files
 from harness.report import CheckStatus, Report, RunStatus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,11 +126,6 @@ def explain(run: Run) -> str:
 def rows(out: Path) -> list[dict[str, str]]:
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-def report_files(out: Path) -> dict[str, Path]:
-    """reports/<id>.json by id (temporary files, which start with '.', left out)."""
-    return {path.stem: path for path in sorted((out / "reports").glob("*.json")) if not path.name.startswith(".")}
 
 
 def reports(out: Path) -> dict[str, Report]:
@@ -493,23 +488,10 @@ def test_ctrl_c_keeps_finished_reports_and_the_next_run_grades_the_rest(docker_b
     out = tmp_path / "out"
     command = [sys.executable, "-m", "harness", "--challenges", str(CHALLENGES), "grade", "tiny-scale", str(folder),
                "--out", str(out), "-j", "2", "--backend", "docker", "--seed", str(SEED)]
-    grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not ((out / "reports").is_dir() and report_files(out)):
-            assert grader.poll() is None, f"the batch ended (exit {grader.returncode}) before any report was written"
-            assert time.monotonic() < deadline, "no report appeared within 120 s"
-            time.sleep(0.05)
-        grader.send_signal(signal.SIGINT)
-        _, err = grader.communicate(timeout=90)
-    finally:
-        if grader.poll() is None:
-            grader.kill()
-            grader.wait()
-    stderr = err.decode(errors="replace")
-    left = [container.short_id for container in containers_of(docker_backend, grader.pid)]
+    code, stderr, pid = interrupt_batch(command, REPO, out, at_least=1)
+    left = [container.short_id for container in containers_of(docker_backend, pid)]
     assert left == [], f"the interrupted grader left containers {left}"
-    assert grader.returncode == 130, f"exit {grader.returncode}\n{stderr[-4000:]}"
+    assert code == 130, f"exit {code}\n{stderr[-4000:]}"
     assert "interrupted" in stderr
     finished = sorted(reports(out))  # every report file validates as a Report
     assert 1 <= len(finished) < len(ids), f"{len(finished)} reports: the interruption came too late to test anything"

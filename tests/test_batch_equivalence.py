@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CATALOG, containers_of, leftover_sandboxes
+from conftest import CATALOG, containers_of, interrupt_batch, leftover_sandboxes, report_files
 from harness.batch.discover import Entry, discover
 from harness.batch.runner import run_batch
 from harness.batch.store import ResultStore
@@ -484,10 +484,6 @@ def cli(*args: object, timeout: float = CLI_TIMEOUT) -> Run:
     return Run(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"), process.pid)
 
 
-def report_files(out: Path) -> list[Path]:
-    return sorted(path for path in (out / "reports").glob("*.json") if not path.name.startswith("."))
-
-
 def table(out: Path) -> list[dict[str, str]]:
     """grades.csv, every column but `seconds`."""
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
@@ -495,7 +491,7 @@ def table(out: Path) -> list[dict[str, str]]:
 
 
 def saved_reports(out: Path) -> dict[str, Report]:
-    return {path.stem: Report.model_validate_json(path.read_bytes()) for path in report_files(out)}
+    return {student: Report.model_validate_json(path.read_bytes()) for student, path in report_files(out).items()}
 
 
 SLEEPY = "import time\n\ndef scale(x, k):\n    time.sleep(0.5)\n    return x * k{}\n"
@@ -520,22 +516,9 @@ def test_ctrl_c_half_way_then_resume_equals_one_uninterrupted_run(docker_backend
 
     command = [sys.executable, "-m", "harness", "--challenges", str(CHALLENGES), *map(str, grade_args),
                "--out", str(out_b), "--seed", str(SEED)]
-    grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not ((out_b / "reports").is_dir() and len(report_files(out_b)) >= len(CLASS) // 2):
-            assert grader.poll() is None, f"the batch ended (exit {grader.returncode}) before half the reports existed"
-            assert time.monotonic() < deadline, "half the reports did not appear within 120 s"
-            time.sleep(0.02)
-        grader.send_signal(signal.SIGINT)
-        _, err = grader.communicate(timeout=90)
-    finally:
-        if grader.poll() is None:
-            grader.kill()
-            grader.wait()
-    stderr = err.decode(errors="replace")
-    assert grader.returncode == 130 and "interrupted" in stderr, f"exit {grader.returncode}\n{stderr[-3000:]}"
-    assert [c.short_id for c in containers_of(docker_backend, grader.pid)] == []
+    code, stderr, pid = interrupt_batch(command, REPO, out_b, at_least=len(CLASS) // 2)
+    assert code == 130 and "interrupted" in stderr, f"exit {code}\n{stderr[-3000:]}"
+    assert [c.short_id for c in containers_of(docker_backend, pid)] == []
     finished = len(report_files(out_b))
     assert len(CLASS) // 2 <= finished < len(CLASS), f"{finished} reports: the interruption came too late"
 
