@@ -296,8 +296,8 @@ _sessions: "collections.OrderedDict[tuple, CheckSession]" = collections.OrderedD
 
 def check_session(hidden_dir: Path) -> CheckSession:
     """The collected checks of this folder, collected again when one of its files changed."""
-    files = sorted(hidden_dir.glob("*.py"))
-    key = (str(hidden_dir.resolve()), tuple((path.name, path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+    stats = [(path.name, path.stat()) for path in sorted(hidden_dir.glob("*.py"))]
+    key = (str(hidden_dir.resolve()), tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats))
     session = _sessions.get(key)
     if session is None or session.closed:
         for stale in [k for k in _sessions if k[0] == key[0]]:

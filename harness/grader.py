@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import harness
-from harness.parsing import AST_LOCK
+from harness.parsing import log_exception
 from harness.challenge import Challenge, Kind
 from harness.probing import Answers, Inputs, ProbePlan, make_plan
 from harness.reference import ChecksError, ReferenceResults, reference_results
@@ -84,8 +84,7 @@ def _reported(report: Report):
     except (SandboxError, ChecksError) as error:
         report.status, report.reason = RunStatus.error, f"the grader failed (not the submission's fault): {error}"
     except Exception as error:  # the grader's own bug: still a report, never a traceback
-        with AST_LOCK:  # formatting a traceback parses source lines (Python 3.11): see harness.parsing
-            log.exception("grading crashed")
+        log_exception(log, "grading crashed")
         report.status, report.reason = RunStatus.error, f"the grader crashed (not the submission's fault): {type(error).__name__}: {error}"
 
 

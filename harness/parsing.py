@@ -12,6 +12,7 @@ and logging a traceback (Python 3.11 parses source lines to underline the failin
 from __future__ import annotations
 
 import ast
+import logging
 import threading
 from types import CodeType
 
@@ -28,3 +29,9 @@ def compile_source(source: str, filename: str) -> CodeType:
     """compile(..., "exec") under the lock (syntax checks of what a candidate wrote)."""
     with AST_LOCK:
         return compile(source, filename, "exec", dont_inherit=True)
+
+
+def log_exception(logger: logging.Logger, message: str, *args: object) -> None:
+    """logger.exception under the lock: formatting the traceback parses source lines (Python 3.11's carets)."""
+    with AST_LOCK:
+        logger.exception(message, *args)

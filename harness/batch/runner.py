@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Optional, TextIO
 
 import harness
-from harness.parsing import AST_LOCK
+from harness.parsing import log_exception
 from harness.batch.discover import Entry
 from harness.batch.progress import Progress
 from harness.batch.store import ResultStore, Row, keep_sources, row_for, submission_sha256
@@ -170,8 +170,7 @@ def _second_phase(challenge: Challenge, entry: Entry, future: "concurrent.future
             raise RuntimeError("the batch was stopping")
         return conclude(prepared)
     except Exception as error:  # noqa: BLE001  (a grader bug in one grading must not stop the batch)
-        with AST_LOCK:  # formatting a traceback parses source lines (Python 3.11): see harness.parsing
-            log.exception("grading %s crashed", entry.student_id)
+        log_exception(log, "grading %s crashed", entry.student_id)
         return _error_report(challenge, entry, seed, f"the grader crashed (not the submission's fault): "
                                                      f"{type(error).__name__}: {error}")
 

@@ -28,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 import harness
+from harness.parsing import log_exception
 from harness.challenge import (ID_PATTERN, Challenge, ChallengeError, Limits, UnknownChallengeError, all_challenges,
                                find_challenge)
 from harness.report import Audience, Report, for_candidate
@@ -427,7 +428,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             log.warning("%s %s: the store failed: %s", request.method, request.url.path, error)
             return JSONResponse({"detail": "the store is busy or cannot be reached; nothing was changed, try again "
                                            "shortly"}, status_code=503)
-        log.exception("%s %s failed", request.method, request.url.path)
+        log_exception(log, "%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": "the service failed on this request (logged on the server); try again"},
                             status_code=500)
 

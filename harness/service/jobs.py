@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import harness
+from harness.parsing import log_exception
 from harness.challenge import ChallengeError, find_challenge
 from harness.dispatch import Prepared, prepare
 from harness.probing import content_hash
@@ -122,7 +123,7 @@ class Grading:
                 prepared = prepare(challenge, path, self.backend, claim.seed)
                 return self.conclude_in_main(prepared)
             except Exception as error:  # noqa: BLE001  (a grader bug must end as this submission's report)
-                log.exception("grading %s crashed", claim.submission_id)
+                log_exception(log, "grading %s crashed", claim.submission_id)
                 return self._error_report(claim, f"the grader crashed (not the submission's fault): "
                                                  f"{type(error).__name__}: {error}")
         finally:

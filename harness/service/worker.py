@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from harness.parsing import log_exception
 from harness.dispatch import Prepared, conclude
 from harness.report import Report
 from harness.sandbox.base import Backend
@@ -131,7 +132,7 @@ class Worker:
         try:
             self.grading.grade(submission_id)
         except Exception:  # the store failed under it: its lease (or the stale-queue check) brings it back later
-            log.exception("grading %s failed", submission_id)
+            log_exception(log, "grading %s failed", submission_id)
             raise
 
     def _conclude(self, prepared: Prepared) -> Report:
@@ -144,7 +145,7 @@ class Worker:
         except DeliveryFailed:
             raise  # logged by deliver; Huey retries it after its delay
         except Exception:
-            log.exception("the callback of %s failed", submission_id)
+            log_exception(log, "the callback of %s failed", submission_id)
             raise
 
     # --- the threads ------------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class Worker:
             try:
                 self.queue.execute(huey, task)
             except Exception:  # noqa: BLE001  (Huey reports task errors itself; this is its own failure)
-                log.exception("running task %s failed", task)
+                log_exception(log, "running task %s failed", task)
             finally:
                 if counts:
                     with self._busy_lock:
