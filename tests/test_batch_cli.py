@@ -648,3 +648,14 @@ def test_a_zip_of_the_class_grades_like_the_folder(tmp_path):
     grades = (tmp_path / "out-folder" / "grades.csv").read_text()
     header = next(csv.reader(io.StringIO(grades)))
     assert header == ["id", "score", "max_score", "percent", "status", "reason", "seconds", "sha256"]
+
+
+def test_more_jobs_than_cpus_is_graded_with_a_note_on_the_time_limit(tmp_path):
+    folder = write_class(tmp_path / "class", {"alice.py": REFERENCE})
+    cpus = os.cpu_count() or 1
+    crowded = grade_batch(tmp_path / "crowded", folder, backend="local", jobs=cpus + 1)
+    assert crowded.code == 0 and "1 graded now" in crowded.stderr, explain(crowded)
+    assert f"note: -j {cpus + 1} on {cpus} CPUs" in crowded.stderr and "8 s limit" in crowded.stderr
+    alone = grade_batch(tmp_path / "alone", folder, backend="local", jobs=1)
+    assert alone.code == 0 and "note:" not in alone.stderr, explain(alone)
+    assert rows(tmp_path / "crowded")[0]["score"] == rows(tmp_path / "alone")[0]["score"] == "3"

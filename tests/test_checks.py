@@ -274,3 +274,39 @@ def test_a_check_runs_without_the_ast_lock_so_it_can_wait_for_the_reference(tmp_
             assert not thread.is_alive(), "the check ran holding the AST lock"
     ''')
     assert run_checks(folder, fixtures())[0].status is CheckStatus.passed
+
+
+def test_a_batch_collects_the_checks_ahead_and_leaves_a_failure_to_the_first_judging(tmp_path):
+    """dispatch.ready_checks (a batch's main thread, while its first sandboxes start) collects once; the judging
+    then reuses that collection. A folder that cannot be collected raises nothing there: the first judging reports
+    it. From any other thread it does nothing (pytest runs in the main thread only)."""
+    import threading
+    from types import SimpleNamespace
+
+    from harness import checks
+    from harness.challenge import Kind
+    from harness.dispatch import ready_checks
+
+    log = tmp_path / "log.txt"
+    folder = write_checks(tmp_path, f'''
+        open({str(log)!r}, "a").write("imported\\n")
+
+        def test_value(probes):
+            """The value."""
+            assert probes["a"] == [1]
+    ''')
+    challenge = SimpleNamespace(meta=SimpleNamespace(kind=Kind.code), hidden_dir=folder)
+    checks._sessions.clear()
+    thread = threading.Thread(target=ready_checks, args=(challenge,))
+    thread.start()
+    thread.join()
+    assert not log.exists()
+    ready_checks(challenge)
+    assert log.read_text() == "imported\n"
+    assert run_checks(folder, fixtures(a=ProbeOutcome("ok", value=encode([1]))))[0].status is CheckStatus.passed
+    assert log.read_text() == "imported\n"
+
+    broken = write_checks(tmp_path / "broken", "import no_such_module_here\n")
+    ready_checks(SimpleNamespace(meta=SimpleNamespace(kind=Kind.code), hidden_dir=broken))
+    with pytest.raises(ChecksError, match="could not be collected"):
+        run_checks(broken, fixtures())

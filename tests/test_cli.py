@@ -154,6 +154,57 @@ def test_an_interrupt_while_a_torch_thread_runs_exits_130_without_aborting():
         assert "terminate called" not in done.stderr
 
 
+EXITS_AFTER_GRADING = """
+import atexit, sys, threading, time
+import harness.cli as cli
+
+marker, later = sys.argv[1], sys.argv[2]
+atexit.register(lambda: open(marker, "a").write("atexit ran\\n"))
+
+def slow_writer():  # a non-daemon thread still working when the command returns: joined, as Python would
+    time.sleep(0.5)
+    open(later, "w").write("done")
+
+command = cli.main
+
+def main(**options):
+    try:
+        return command(**options)
+    finally:
+        threading.Thread(target=slow_writer).start()
+
+cli.main = main
+sys.argv = ["harness"] + sys.argv[3:]
+cli.run()
+"""
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("ref", None, 0),
+    ("syntax", "def scale(x, k:\n", 1),
+])
+def test_leaving_after_grading_skips_only_the_interpreters_teardown(tmp_path, name, content, code):
+    """Once torch is loaded, the CLI leaves with os._exit (the teardown costs 0.3-0.5 s): still the whole report on
+    a pipe, the exit status, every atexit handler and every non-daemon thread finished."""
+    import subprocess
+    import sys
+
+    catalog = REPO / "tests/fixtures/catalog/challenges"
+    submission = catalog.parent / "reference_solutions/tiny-scale/solution.py"
+    if content is not None:
+        submission = tmp_path / "solution.py"
+        submission.write_text(content)
+    marker, later = tmp_path / "marker", tmp_path / "later"
+    done = subprocess.run([sys.executable, "-c", EXITS_AFTER_GRADING, str(marker), str(later), "--challenges",
+                           str(catalog), "grade", "tiny-scale", str(submission), "--backend", "local", "--seed", "3"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == code, done.stderr[-2000:]
+    report = Report.model_validate_json(done.stdout)
+    assert report.status.value == ("graded" if code == 0 else "ungradable")
+    assert (report.score == report.max_score) if code == 0 else report.score == 0
+    assert marker.read_text() == "atexit ran\n" and later.read_text() == "done"
+
+
 def test_grade_takes_a_jupyter_notebook(runner, tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook

@@ -26,7 +26,7 @@ from harness.batch.discover import Entry
 from harness.batch.progress import Progress
 from harness.batch.store import ResultStore, Row, keep_sources, row_for, submission_sha256
 from harness.challenge import Challenge
-from harness.dispatch import Prepared, conclude, needs_sandbox, prepare
+from harness.dispatch import Prepared, conclude, needs_sandbox, prepare, ready_checks
 from harness.probing import content_hash
 from harness.report import Environment, Report, RunStatus, Submission, for_candidate
 from harness.sandbox.base import Backend
@@ -109,6 +109,8 @@ def run_batch(challenge: Challenge, entries: list[Entry], store: ResultStore, *,
 
             admit()
             _keep_sources(store, challenge, entries)  # while the first sandboxes start
+            if futures:
+                ready_checks(challenge)  # so do these
             while futures:
                 finished, _ = concurrent.futures.wait(futures, timeout=ADMIT_INTERVAL,
                                                       return_when=concurrent.futures.FIRST_COMPLETED)
