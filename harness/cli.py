@@ -424,16 +424,20 @@ def run() -> None:
     _finish(EXIT_OK)
 
 
-def _finish(code: object) -> NoReturn:
+def _finish(code: "str | int | None") -> NoReturn:
     """Exit as Python would (other threads joined, atexit handlers run, logs flushed), but once torch is loaded,
     without tearing down the interpreter's modules: that alone takes 0.3-0.5 s of every grading command."""
     if "torch" not in sys.modules:
         sys.exit(code)
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()  # the sandbox backends' last-resort cleanup among them
-    logging.shutdown()
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()  # the sandbox backends' last-resort cleanup among them
+        logging.shutdown()
+    except KeyboardInterrupt:  # a Ctrl-C while leaving: as one anywhere else
+        click.echo("error: interrupted", err=True)
+        _exit_now(EXIT_INTERRUPTED)
     if code is None:
         code = EXIT_OK
     elif not isinstance(code, int):  # sys.exit("message"): printed, exit status 1, as Python does
