@@ -8,6 +8,7 @@ it runs in the main thread. `grade_submission` is both, one after the other.
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,5 +77,15 @@ def conclude(prepared: Prepared) -> Report:
 
 
 def grade_submission(challenge: Challenge, path: Path, backend: Optional[Backend], seed: Optional[int]) -> Report:
-    """Grade one submission of any kind; always returns a report."""
-    return conclude(prepare(challenge, path, backend, seed))
+    """Grade one submission of any kind; always returns a report. From the main thread, the sandbox phase runs in
+    a thread of its own while this one collects the checks (`ready_checks`)."""
+    if not (needs_sandbox(challenge) and threading.current_thread() is threading.main_thread()):
+        return conclude(prepare(challenge, path, backend, seed))
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-phase")
+    try:
+        future = executor.submit(prepare, challenge, path, backend, seed)
+        ready_checks(challenge)
+        prepared = future.result()
+    finally:
+        executor.shutdown(wait=False)  # after a Ctrl-C, the caller stops the sandbox, which ends the phase
+    return conclude(prepared)

@@ -310,3 +310,34 @@ def test_a_batch_collects_the_checks_ahead_and_leaves_a_failure_to_the_first_jud
     ready_checks(SimpleNamespace(meta=SimpleNamespace(kind=Kind.code), hidden_dir=broken))
     with pytest.raises(ChecksError, match="could not be collected"):
         run_checks(broken, fixtures())
+
+
+def test_grading_one_file_collects_the_checks_while_its_sandbox_runs(tiny, local_backend, monkeypatch):
+    """The one-file path (the CLI's) runs the sandbox phase in a thread and collects the checks meanwhile: here the
+    sandbox phase waits until the checks are collected, which only that overlap can bring about."""
+    import threading
+    import time
+
+    from harness import checks, dispatch
+    from harness.report import RunStatus
+
+    checks._sessions.clear()
+    collected = threading.Event()
+    real_prepare = dispatch.prepare
+
+    def is_collected() -> bool:
+        return any(key[0] == str(tiny.hidden_dir.resolve()) for key in list(checks._sessions))
+
+    def prepare_after_collection(*args, **kwargs):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not is_collected():
+            time.sleep(0.02)
+        if is_collected():
+            collected.set()
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "prepare", prepare_after_collection)
+    reference = tiny.solutions_dir / "solution.py"
+    report = dispatch.grade_submission(tiny, reference, local_backend, 7)
+    assert collected.is_set(), "the checks were not collected while the sandbox phase ran"
+    assert report.status is RunStatus.graded and report.score == report.max_score
