@@ -217,7 +217,7 @@ class CheckSession:
         dont_write = sys.dont_write_bytecode
         sys.dont_write_bytecode = True  # assertion rewriting would write .pyc files into the challenge
         try:
-            with contextlib.redirect_stdout(self._sink), _fresh_modules(hidden_dir), AST_LOCK:
+            with contextlib.redirect_stdout(self._sink), _fresh_modules(hidden_dir), AST_LOCK, _ctrl_c_seen() as seen:
                 config = self._config = _prepareconfig(args, [self.collector])
                 config._do_configure()
                 self._session = Session.from_config(config)
@@ -226,8 +226,16 @@ class CheckSession:
         except (Exception, pytest.exit.Exception) as error:
             self.close()
             raise ChecksError(f"the checks could not be collected: {type(error).__name__}: {error}") from None
+        except KeyboardInterrupt:
+            self.close()
+            if seen:
+                raise
+            raise ChecksError("the checks could not be collected: a check file raised KeyboardInterrupt") from None
         finally:
             sys.dont_write_bytecode = dont_write
+        if seen:  # the user's Ctrl-C, which pytest's collection reports as a collection error: it stops grading
+            self.close()
+            raise KeyboardInterrupt
         if self.collector.collect_errors:
             self.close()
             raise ChecksError("the checks could not be collected: " + "; ".join(self.collector.collect_errors))

@@ -341,3 +341,41 @@ def test_grading_one_file_collects_the_checks_while_its_sandbox_runs(tiny, local
     report = dispatch.grade_submission(tiny, reference, local_backend, 7)
     assert collected.is_set(), "the checks were not collected while the sandbox phase ran"
     assert report.status is RunStatus.graded and report.score == report.max_score
+
+
+def test_a_ctrl_c_while_the_checks_are_collected_stops_grading(tmp_path):
+    """pytest reports an interruption during collection as a collection error; a real Ctrl-C (SIGINT) there must
+    still stop grading (the one-file path collects while the sandbox runs, when a user is most likely to press it),
+    while a check file that raises KeyboardInterrupt itself is only a broken check."""
+    import os
+    import signal
+    import threading
+
+    from harness import checks
+
+    slow = write_checks(tmp_path / "slow", '''
+        import time
+        time.sleep(3)
+
+        def test_nothing():
+            """Nothing."""
+    ''')
+    checks._sessions.clear()
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            checks.check_session(slow)
+    finally:
+        timer.cancel()
+    assert not checks._sessions
+
+    broken = write_checks(tmp_path / "broken", "raise KeyboardInterrupt\n")
+    try:
+        checks.check_session(broken)
+    except KeyboardInterrupt:  # caught here, so that a regression fails this test rather than ending the test run
+        pytest.fail("a check file's own KeyboardInterrupt was taken for the user's Ctrl-C")
+    except ChecksError as error:
+        assert "could not be collected" in str(error)
+    else:
+        pytest.fail("a check file that raises at import was collected")
