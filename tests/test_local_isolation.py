@@ -300,3 +300,46 @@ def test_plain_fallback_says_what_it_leaves_open(tiny, tmp_path):
 def test_unknown_isolation_is_refused():
     with pytest.raises(SandboxError):
         local.LocalBackend("chroot")
+
+
+def test_closing_the_backend_ends_a_warm_worker_that_another_thread_is_still_starting(tiny):
+    """A Ctrl-C of a one-file grading lands in the main thread while the sandbox thread waits for its warm worker to
+    be ready: the backend's close() must end that worker there and then (the CLI leaves right after)."""
+    import threading
+
+    if not local.bwrap_available():
+        pytest.skip("warm local workers need bubblewrap")
+    backend = local.LocalBackend("bwrap", size=1)
+    outcome: list = []
+
+    def lease() -> None:
+        try:
+            outcome.append(backend.pool.lease(tiny.meta.limits))
+        except SandboxError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=lease)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not (starting := _serving_workers(backend)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert starting, "no warm worker started"
+    unready = not backend.pool.idle_slots() and not outcome
+    backend.close()
+    assert _serving_workers(backend) == [], "a worker still starting outlived the backend's close()"
+    thread.join(timeout=60)
+    assert unready, "the worker was ready before close(): this run proves nothing"
+    assert len(outcome) == 1 and isinstance(outcome[0], SandboxError), outcome
+
+
+def _serving_workers(backend) -> list[int]:
+    """Live serving workers of this backend (their command line names its pool)."""
+    found = []
+    for pid in local._descendants(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"--serve" in command and backend.pool_id.encode() in command:
+            found.append(pid)
+    return found

@@ -216,6 +216,7 @@ class WarmPool:
         self._idle: dict[tuple, list[Slot]] = {}
         self._leased: set[Slot] = set()
         self._starting: dict[tuple, int] = {}
+        self._unready: set[Slot] = set()  # started, not ready yet: close() removes these too
         self._closed = False
         self._threads: list[threading.Thread] = []
 
@@ -268,24 +269,45 @@ class WarmPool:
         can hold the sandbox user's process count up for a moment after they were killed."""
         for attempt in range(START_ATTEMPTS):
             try:
-                slot = self._start_slot(limits)
+                slot = self._start_unready(limits)
             except SandboxError:
-                if attempt == START_ATTEMPTS - 1:
+                if attempt == START_ATTEMPTS - 1 or self._closed:
                     raise
                 time.sleep(0.5 * (attempt + 1))
                 continue
             try:
-                slot.wait_ready()
+                self._wait_ready(slot)
                 return slot
             except SandboxError:
                 slot.remove()
-                if attempt == START_ATTEMPTS - 1:
+                if attempt == START_ATTEMPTS - 1 or self._closed:
                     raise
                 time.sleep(0.5 * (attempt + 1))
             except BaseException:
                 slot.remove()
                 raise
         raise SandboxError("the sandbox worker did not start")  # not reached
+
+    def _start_unready(self, limits: Limits) -> Slot:
+        """A new slot, known to close() from the moment it exists: a close() while it starts (a Ctrl-C in another
+        thread) removes it there and then, not whenever the thread starting it gets to it."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox pool is closed")
+        slot = self._start_slot(limits)
+        with self._lock:
+            if not self._closed:
+                self._unready.add(slot)
+                return slot
+        slot.remove()
+        raise SandboxError("the sandbox pool is closed")
+
+    def _wait_ready(self, slot: Slot) -> None:
+        try:
+            slot.wait_ready()
+        finally:
+            with self._lock:
+                self._unready.discard(slot)
 
     def release(self, slot: Slot) -> None:
         """Take a slot back after a worker run: idle again when its run ended cleanly, else removed."""
@@ -321,10 +343,10 @@ class WarmPool:
         key = _key(limits)
         slot: Optional[Slot] = None
         try:
-            slot = self._start_slot(limits)
-            slot.wait_ready()
+            slot = self._start_unready(limits)
+            self._wait_ready(slot)
         except Exception as error:  # noqa: BLE001  (a lease starts its own when none became ready)
-            log.warning("a warm sandbox failed to start: %s", error)
+            (log.debug if self._closed else log.warning)("a warm sandbox failed to start: %s", error)
             if slot is not None:
                 slot.remove()
             slot = None
@@ -352,9 +374,10 @@ class WarmPool:
         """Remove every slot, waiting for those still starting (their creation is not interrupted)."""
         with self._lock:
             self._closed = True
-            slots = [slot for slots in self._idle.values() for slot in slots] + list(self._leased)
+            slots = [slot for slots in self._idle.values() for slot in slots] + list(self._leased) + list(self._unready)
             self._idle.clear()
             self._leased.clear()
+            self._unready.clear()
             threads = list(self._threads)
         for slot in slots:
             slot.remove()
