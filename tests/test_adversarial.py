@@ -206,6 +206,24 @@ def _cmdline(pid: int) -> bytes:
 
 
 def test_ctrl_c_of_the_grader_removes_the_sandbox(tiny, backend, tmp_path):
+    _ctrl_c_of_the_grader(tiny, backend, tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["unshare", "plain"])
+def test_ctrl_c_of_the_grader_ends_the_worker_in_every_local_mode(tiny, tmp_path, mode):
+    """The one-file path drives its sandbox from a thread of its own: after a Ctrl-C the backend's close() ends a
+    single-use worker (unshare, plain), not the thread that was driving it."""
+    from harness.sandbox.base import SandboxError
+    from harness.sandbox.local import LocalBackend
+
+    try:
+        backend = LocalBackend(mode)
+    except SandboxError as error:
+        pytest.skip(f"{mode} cannot run here: {error}")
+    _ctrl_c_of_the_grader(tiny, backend, tmp_path, env={**os.environ, "HARNESS_LOCAL_ISOLATION": mode})
+
+
+def _ctrl_c_of_the_grader(tiny, backend, tmp_path, env=None) -> None:
     import signal
     import subprocess
     import sys
@@ -214,7 +232,7 @@ def test_ctrl_c_of_the_grader_removes_the_sandbox(tiny, backend, tmp_path):
     path.write_text("import time\ndef scale(x, k):\n    time.sleep(10_000)\n")
     command = [sys.executable, "-m", "harness", "--challenges", str(tiny.root.parent), "grade", "tiny-scale", str(path),
                "--backend", backend.name]
-    grader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    grader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 120
         while not (running := _sandboxes(backend, grader.pid)) and time.monotonic() < deadline and grader.poll() is None:

@@ -2,9 +2,7 @@
 challenge, with real Docker (tests marked `docker`) or the local backend where that is cheap.
 
 A class of hostile submissions, isolation between submissions that share one warm container, resuming, Ctrl-C,
-usage errors, the single-file behaviour, and a zip of a class graded like the folder it came from. One known limit is
-pinned by a strict xfail: the local backend's plain mode (no namespaces) lets a process that moved to a session of its
-own outlive grading."""
+usage errors, the single-file behaviour, and a zip of a class graded like the folder it came from."""
 
 from __future__ import annotations
 
@@ -391,11 +389,9 @@ def test_a_submission_finds_nothing_the_previous_one_left(request, backend, tmp_
         assert hosts[0] and hosts[0] == hosts[1], f"A and B did not share a container, so this proves nothing: {hosts}"
 
 
-@pytest.mark.xfail(strict=True, reason="local backend, plain isolation: a process the submission forks and moves to "
-                   "its own session (setsid) outlives grading once the worker exits normally: LocalWorker.kill/close "
-                   "find processes by walking the tree below the worker (gone by then: the orphan is re-parented) "
-                   "and by killpg of the worker's group (the orphan left it)")
 def test_plain_local_batch_leaves_no_background_process(tmp_path):
+    """Plain mode has no namespace to end: a process the submission moves to a session of its own is re-parented to
+    the worker's subreaper (harness/sandbox/reaper.py), which ends it with the run."""
     name = f"hs-{os.getpid() % 100_000}".encode()  # this test's own: never another's process
     source = f'''
     import ctypes, os, time

@@ -11,6 +11,7 @@ from typing import Any, Optional
 from harness.challenge import Limits
 
 WORKER_PATH = Path(__file__).with_name("worker.py")
+REAPER_PATH = Path(__file__).with_name("reaper.py")  # the local backend's plain mode
 
 
 class SandboxError(Exception):

@@ -15,7 +15,8 @@ the chosen one leaves open):
   covered by empty read-only mounts, with only what the worker needs mounted back; under root it
   runs as 65534 where the Python installation is readable by that user. The rest of the file
   system stays visible.
-- `plain`: a child process in its own session, killed with everything it started.
+- `plain`: a child process in its own session, under a subreaper (reaper.py) that ends whatever the worker
+  leaves running, even in a session of its own, before the run counts as over.
 
 $HARNESS_LOCAL_ISOLATION (auto, bwrap, unshare, plain) picks a level instead, for tests and operators.
 
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from harness.challenge import Limits
-from harness.sandbox.base import WORKER_PATH, Backend, ExitInfo, Job, SandboxError, Worker
+from harness.sandbox.base import REAPER_PATH, WORKER_PATH, Backend, ExitInfo, Job, SandboxError, Worker
 from harness.sandbox.pool import PooledWorker, Slot, WarmPool
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,8 @@ class LocalBackend(Backend):
         # modes start a worker per run
         self.pool = WarmPool(self._start_slot, size) if mode == "bwrap" else None
         self.pool_id = f"pool-{uuid.uuid4().hex[:12]}"
+        self._lock = threading.Lock()
+        self._running: set[LocalWorker] = set()  # single-use workers not closed yet: close() ends them
 
     def isolation_notes(self) -> list[str]:
         """What this backend leaves open, in words for the report; empty when the worker is fully isolated."""
@@ -153,8 +156,10 @@ class LocalBackend(Backend):
             notes.append("the file system is visible apart from the repository, the catalog, the reference solutions, "
                          f"site-packages and the home folder: other copies of the checks on this machine can be read ({INSTALL_HINT})")
         elif self.mode == "plain":
-            notes.append(f"no namespaces: the submission shares the network, sees the machine's processes, and a "
-                         f"process it moves to a session of its own can outlive grading ({INSTALL_HINT})")
+            notes.append(f"no namespaces: the submission shares the network and sees the machine's processes ({INSTALL_HINT})")
+            if not self.drop_to_nobody:
+                notes.append("it runs as the user of the process that ends what it leaves running, so it can stop "
+                             "that process, and then what it left can outlive grading")
             notes.append("the file system is visible: the checks, the reference solutions and the repository with its .git can be read")
         if os.geteuid() == 0 and not self.drop_to_nobody:
             why = "setpriv is missing" if not shutil.which("setpriv") else "the Python installation is not readable by uid 65534"
@@ -167,7 +172,14 @@ class LocalBackend(Backend):
         if self.pool is not None:
             return PooledWorker(self.pool, self.pool.lease(job.limits))
         self.job_folders.append(job.folder)
-        return LocalWorker(job, self.mode, self.drop_to_nobody)
+        worker = LocalWorker(job, self.mode, self.drop_to_nobody, on_close=self._forget)
+        with self._lock:
+            self._running.add(worker)
+        return worker
+
+    def _forget(self, worker: "LocalWorker") -> None:
+        with self._lock:
+            self._running.discard(worker)
 
     def _start_slot(self, limits: Limits) -> Slot:
         return LocalSlot(limits, self.drop_to_nobody, self.pool_id)
@@ -177,8 +189,14 @@ class LocalBackend(Backend):
             self.pool.prewarm(limits, count)
 
     def close(self) -> None:
+        """End every worker this backend started: the warm ones, and single-use ones still running (a Ctrl-C
+        leaves them to this, whichever thread drove them)."""
         if self.pool is not None:
             self.pool.close()
+        with self._lock:
+            running = list(self._running)
+        for worker in running:
+            worker.close()
 
 
 class _Spawner:
@@ -256,8 +274,10 @@ class LocalWorker(Worker):
     worker for a LocalSlot, which writes one job after another (`write`) to a fresh child each time."""
 
     def __init__(self, job: Job, mode: Optional[str] = None, drop_to_nobody: Optional[bool] = None,
-                 serve: bool = False, pool_id: str = "") -> None:
+                 serve: bool = False, pool_id: str = "",
+                 on_close: Optional[Callable[["LocalWorker"], None]] = None) -> None:
         super().__init__()
+        self._on_close = on_close
         mode = mode or best_mode()
         if drop_to_nobody is None:
             drop_to_nobody = os.geteuid() == 0 and _can_drop(mode)
@@ -271,9 +291,9 @@ class LocalWorker(Worker):
         if serve and mode != "bwrap":
             raise SandboxError("only bubblewrap gives a serving worker a PID namespace of its own")
         self.serve = serve
-        # bwrap's or unshare's own processes, not the worker's (serving: no bwrap init, the serving worker is process
-        # 1 itself); a serving worker is not counted either (see _watch)
-        self._launchers = {"bwrap": 1 if serve else 2, "unshare": 1, "plain": 0}[mode]
+        # bwrap's, unshare's or the reaper's own processes, not the worker's (serving: no bwrap init, the serving worker
+        # is process 1 itself); a serving worker is not counted either (see _watch)
+        self._launchers = {"bwrap": 1 if serve else 2, "unshare": 1, "plain": 1}[mode]
         self.scratch: Optional[Path] = None
         self.stash: Optional[Path] = None
         limits = self._rlimits()
@@ -291,6 +311,8 @@ class LocalWorker(Worker):
                 if drop:
                     os.chown(self.scratch, NOBODY, NOBODY)
                 command = [*drop, *self._worker_argv(str(WORKER_PATH), str(job.folder))]
+                if mode == "plain":  # no namespace to end: a subreaper ends what the worker leaves (see reaper.py)
+                    command = [_runtime().executable, "-I", "-S", "-B", str(REAPER_PATH), *command]
                 if mode == "unshare":
                     self.stash = Path(tempfile.mkdtemp(prefix="harness-stash-"))
                     command = [*UNSHARE, *_covering_command(_hidden_folders(job.hide), _needed_paths(job.folder, self.scratch),
@@ -399,9 +421,12 @@ class LocalWorker(Worker):
         return ExitInfo(code=code, oom=self.oom, reason=self.reason)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:  # the thread that drove it and a backend's close() may both get here
+            if self._closed:
+                return
+            self._closed = True
+        if self._on_close is not None:
+            self._on_close(self)
         alive = self.process.poll() is None  # else its pid may be reused: nothing is looked up by it (see kill)
         started = {pid: _start_time(pid) for pid in _descendants(self.process.pid)} if alive else {}
         self.kill()
