@@ -217,6 +217,7 @@ class WarmPool:
         self._leased: set[Slot] = set()
         self._starting: dict[tuple, int] = {}
         self._unready: set[Slot] = set()  # started, not ready yet: close() removes these too
+        self._creating = 0  # slots being created right now: close() waits for them, then removes them
         self._closed = False
         self._threads: list[threading.Thread] = []
 
@@ -290,17 +291,24 @@ class WarmPool:
 
     def _start_unready(self, limits: Limits) -> Slot:
         """A new slot, known to close() from the moment it exists: a close() while it starts (a Ctrl-C in another
-        thread) removes it there and then, not whenever the thread starting it gets to it."""
+        thread) waits for its creation to end, then removes it there and then, not whenever the thread starting it
+        gets to it."""
         with self._lock:
             if self._closed:
                 raise SandboxError("the sandbox pool is closed")
-        slot = self._start_slot(limits)
-        with self._lock:
-            if not self._closed:
-                self._unready.add(slot)
-                return slot
-        slot.remove()
-        raise SandboxError("the sandbox pool is closed")
+            self._creating += 1
+        slot: Optional[Slot] = None
+        try:
+            slot = self._start_slot(limits)
+        finally:
+            with self._lock:
+                if slot is not None:
+                    self._unready.add(slot)  # even when the pool closed meanwhile: its close() removes it
+                self._creating -= 1
+                self._lock.notify_all()
+        if self._closed:
+            raise SandboxError("the sandbox pool is closed")
+        return slot
 
     def _wait_ready(self, slot: Slot) -> None:
         try:
@@ -374,6 +382,7 @@ class WarmPool:
         """Remove every slot, waiting for those still starting (their creation is not interrupted)."""
         with self._lock:
             self._closed = True
+            self._lock.wait_for(lambda: self._creating == 0, timeout=READY_SECONDS)
             slots = [slot for slots in self._idle.values() for slot in slots] + list(self._leased) + list(self._unready)
             self._idle.clear()
             self._leased.clear()
