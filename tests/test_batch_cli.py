@@ -649,6 +649,8 @@ def test_a_zip_of_the_class_grades_like_the_folder(tmp_path):
 def test_more_jobs_than_cpus_is_graded_with_a_note_on_the_time_limit(tmp_path):
     folder = write_class(tmp_path / "class", {"alice.py": REFERENCE})
     cpus = os.cpu_count() or 1
+    if cpus >= 64:
+        pytest.skip("-j goes up to 64: no more jobs than CPUs here")
     crowded = grade_batch(tmp_path / "crowded", folder, backend="local", jobs=cpus + 1)
     assert crowded.code == 0 and "1 graded now" in crowded.stderr, explain(crowded)
     assert f"note: -j {cpus + 1} on {cpus} CPUs" in crowded.stderr and "8 s limit" in crowded.stderr
