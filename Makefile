@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-from-lock
 
-.PHONY: venv install image demo test typecheck validate benchmark catalog lock
+.PHONY: venv install image demo test test-local-modes typecheck validate benchmark catalog lock
 
 # .venv, then the lock with hashes checked, then the project itself (editable, no dependencies).
 # Redone only when requirements.lock or pyproject.toml changed since the last install.
@@ -69,6 +69,17 @@ test: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
+
+# Where bubblewrap runs, `make test` grades locally with it; this runs the local backend's isolation and adversarial
+# tests again with each weaker mode forced (a test skips what that mode does not promise). A mode that cannot run
+# on this machine is said and left out.
+test-local-modes: $(STAMP)
+	@for mode in unshare plain; do \
+		if $(PY) -c "from harness.sandbox.local import LocalBackend; LocalBackend('$$mode')" 2>/dev/null; then \
+			echo "== local backend, $$mode =="; \
+			HARNESS_LOCAL_ISOLATION=$$mode $(PY) -m pytest -q -m "not docker" tests/test_adversarial.py tests/test_local_isolation.py || exit $$?; \
+		else echo "== local backend, $$mode: cannot run here, left out =="; fi; \
+	done
 
 validate: $(STAMP)
 	$(PY) -m harness validate
