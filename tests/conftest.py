@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -118,20 +119,38 @@ def report_files(out: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted((out / "reports").glob("*.json")) if not path.name.startswith(".")}
 
 
-def interrupt_batch(command: list[str], cwd: Path, out: Path, at_least: int) -> tuple[int, str, int]:
-    """Run a batch `harness grade ... --out out` and send it SIGINT once `at_least` reports exist, as a user's
-    Ctrl-C would; (exit code, stderr, the grader's pid)."""
-    grader = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+@dataclass
+class Interrupted:
+    code: int  # the grader's exit status
+    stderr: str
+    pid: int
+    found: Any  # what `ready` returned when it first held
+
+
+def interrupt_when(command: list[str], ready: Callable[[int], Any], what: str, *, cwd: Optional[Path] = None,
+                   env: Optional[dict[str, str]] = None, settle: float = 0.0, poll: float = 0.02) -> Interrupted:
+    """Start the grader `command`, wait (120 s at most) until `ready(its pid)` holds (`what`, in words, for a
+    failure), wait `settle` seconds more, then send it SIGINT as a user's Ctrl-C would, and wait for its end."""
+    grader = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not ((out / "reports").is_dir() and len(report_files(out)) >= at_least):
-            assert grader.poll() is None, f"the batch ended (exit {grader.returncode}) before {at_least} reports existed"
-            assert time.monotonic() < deadline, f"{at_least} reports did not appear within 120 s"
-            time.sleep(0.02)
+        while not (found := ready(grader.pid)):
+            assert grader.poll() is None, f"the grader ended (exit {grader.returncode}) before {what}"
+            assert time.monotonic() < deadline, f"{what}: not within 120 s"
+            time.sleep(poll)
+        time.sleep(settle)
         grader.send_signal(signal.SIGINT)
         _, err = grader.communicate(timeout=90)
     finally:
         if grader.poll() is None:
             grader.kill()
             grader.wait()
-    return grader.returncode, err.decode(errors="replace"), grader.pid
+    return Interrupted(grader.returncode, err.decode(errors="replace"), grader.pid, found)
+
+
+def interrupt_batch(command: list[str], cwd: Path, out: Path, at_least: int) -> tuple[int, str, int]:
+    """Run a batch `harness grade ... --out out` and send it SIGINT once `at_least` reports exist, as a user's
+    Ctrl-C would; (exit code, stderr, the grader's pid)."""
+    done = interrupt_when(command, lambda _: (out / "reports").is_dir() and len(report_files(out)) >= at_least,
+                          f"{at_least} reports existed", cwd=cwd)
+    return done.code, done.stderr, done.pid

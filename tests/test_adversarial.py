@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import containers_of
+from conftest import containers_of, interrupt_when
 from harness.grader import grade
 from harness.report import CheckStatus, Report, RunStatus
 
@@ -225,30 +225,20 @@ def test_ctrl_c_of_the_grader_ends_the_worker_in_every_local_mode(tiny, tmp_path
 
 def _ctrl_c_of_the_grader(tiny, backend, tmp_path, env=None) -> None:
     import signal
-    import subprocess
     import sys
 
     path = tmp_path / "solution.py"
     path.write_text("import time\ndef scale(x, k):\n    time.sleep(10_000)\n")
     command = [sys.executable, "-m", "harness", "--challenges", str(tiny.root.parent), "grade", "tiny-scale", str(path),
                "--backend", backend.name]
-    grader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while not (running := _sandboxes(backend, grader.pid)) and time.monotonic() < deadline and grader.poll() is None:
-            time.sleep(0.2)
-        assert running, "the sandbox never started"
-        time.sleep(1)
-        grader.send_signal(signal.SIGINT)
-        _, err = grader.communicate(timeout=60)
-    finally:
-        grader.kill()
+    done = interrupt_when(command, lambda pid: _sandboxes(backend, pid), "the sandbox started", env=env, settle=1,
+                          poll=0.2)
     # 130 from the CLI; now and then the interpreter dies of the SIGINT itself after the message, which is as good
-    assert grader.returncode in (130, -signal.SIGINT) and b"interrupted" in err, (grader.returncode, err[-500:])
+    assert done.code in (130, -signal.SIGINT) and "interrupted" in done.stderr, (done.code, done.stderr[-500:])
     if backend.name == "docker":
-        assert not _sandboxes(backend, grader.pid)
+        assert not _sandboxes(backend, done.pid)
     else:
-        assert not [pid for pid in running if b"worker.py" in _cmdline(pid)], "a worker outlived the grader"
+        assert not [pid for pid in done.found if b"worker.py" in _cmdline(pid)], "a worker outlived the grader"
 
 
 def _sandboxes(backend, grader_pid: int) -> list:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CATALOG, containers_of, interrupt_batch, report_files
+from conftest import CATALOG, containers_of, interrupt_batch, interrupt_when, report_files
 from harness.report import CheckStatus, Report, RunStatus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -533,22 +533,9 @@ def test_ctrl_c_while_the_checks_run_stops_grading(tmp_path, mode):
     args = [folder, "--out", out, "-j", "1"] if mode == "batch" else [folder / "alice.py"]
     command = [sys.executable, "-m", "harness", "--challenges", str(challenges), "grade", "tiny-scale", *map(str, args),
                "--backend", "local", "--seed", str(SEED)]
-    grader = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env={**os.environ, "HARNESS_TEST_CHECKS_MARKER": str(marker)})
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert grader.poll() is None, f"the grader ended (exit {grader.returncode}) before the checks ran"
-            assert time.monotonic() < deadline, "the checks did not start within 120 s"
-            time.sleep(0.02)
-        grader.send_signal(signal.SIGINT)
-        out_bytes, err = grader.communicate(timeout=90)
-    finally:
-        if grader.poll() is None:
-            grader.kill()
-            grader.wait()
-    stderr = err.decode(errors="replace")
-    assert (grader.returncode, "interrupted" in stderr) == (130, True), f"exit {grader.returncode}\n{stderr[-3000:]}"
+    done = interrupt_when(command, lambda _: marker.exists(), "the checks ran", cwd=REPO,
+                          env={**os.environ, "HARNESS_TEST_CHECKS_MARKER": str(marker)})
+    assert (done.code, "interrupted" in done.stderr) == (130, True), f"exit {done.code}\n{done.stderr[-3000:]}"
     if mode == "batch":
         assert not (out / "reports" / "bob.json").exists(), "the batch went on after Ctrl-C"
         assert not [student for student, report in reports(out).items() if report.status is RunStatus.error]
