@@ -377,3 +377,27 @@ def test_the_service_answers_health(service):
     health = api.client.get("/healthz").json()
     assert health["status"] == "ok" and health["store"] == health["queue"] == "ok"
     assert httpx.get(api.url + "/openapi.json").json()["info"]["title"] == "harness grading service"
+
+
+def test_stale_queued_submissions_and_callbacks_are_handed_out_again_once(tmp_path):
+    """A task lost on its way (Redis restarted, a worker died after storing a report) is found again by the
+    housekeeping sweeps: each stale one once per sweep interval, never one that is running or already delivered."""
+    from harness.service.keys import KeyLimits, Role
+    from harness.service.store import NewSubmission
+
+    store = Store(tmp_path / "store.db")
+    key, _ = store.create_key("k", Role.grader, KeyLimits())
+    queued = store.add_submission(NewSubmission("tiny-scale", "solution.py", "a.py", REFERENCE, "0" * 64, 1), key)
+    hooked = store.add_submission(NewSubmission("tiny-scale", "solution.py", "b.py", REFERENCE, "1" * 64, 1,
+                                                callback_url="http://127.0.0.1:9/hook"), key)
+    claim = store.claim(hooked.id, "host:1", lease_seconds=60)
+    assert claim is not None and store.complete(claim, '{"r": 1}', "graded", 3.0)
+    assert store.requeue_stale(60) == [] and store.stale_callbacks(60) == []  # nothing old enough yet
+    time.sleep(0.1)
+    assert store.requeue_stale(0.05) == [queued.id]  # the running-then-done one is not queued
+    assert store.requeue_stale(0.05) == []  # touched by the first sweep
+    assert store.stale_callbacks(0.05) == [hooked.id]
+    assert store.stale_callbacks(0.05) == []
+    time.sleep(0.1)
+    store.callback_attempted(hooked.id, delivered=True, error=None, final=False)
+    assert store.stale_callbacks(0.05) == [] and store.requeue_stale(0.05) == [queued.id]

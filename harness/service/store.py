@@ -425,14 +425,8 @@ class Store:
         """Queued submissions enqueued longer ago than `older_than` seconds (their task may have been lost: a
         Redis without persistence restarted, an API killed between its insert and its enqueue), marked as enqueued
         now: the caller enqueues them again. A duplicate task is harmless: the claim decides."""
-        now = time.time()
-        with self._write() as db:
-            rows = [row[0] for row in db.execute(
-                "SELECT id FROM submissions WHERE status = 'queued' AND enqueued_at < ? ORDER BY created_at LIMIT ?",
-                (now - older_than, limit))]
-            for submission_id in rows:
-                db.execute("UPDATE submissions SET enqueued_at = ? WHERE id = ?", (now, submission_id))
-        return rows
+        return self._touch_stale("SELECT id FROM submissions WHERE status = 'queued' AND enqueued_at < ? "
+                                 "ORDER BY created_at LIMIT ?", "enqueued_at", older_than, limit)
 
     # --- callbacks --------------------------------------------------------------------------------------------------
 
@@ -457,13 +451,16 @@ class Store:
     def stale_callbacks(self, older_than: float, limit: int = 200) -> list[str]:
         """Pending callbacks with nothing done for `older_than` seconds (their task was lost with a worker that died
         right after storing the report), marked as touched now: the caller enqueues them again."""
+        return self._touch_stale("SELECT id FROM submissions WHERE callback_state = 'pending' AND callback_at < ? "
+                                 "LIMIT ?", "callback_at", older_than, limit)
+
+    def _touch_stale(self, query: str, column: str, older_than: float, limit: int) -> list[str]:
+        """The ids `query` finds (its parameters: a time `older_than` seconds ago, `limit`), with `column` set to
+        now in the same transaction, so that two callers never both take one."""
         now = time.time()
         with self._write() as db:
-            rows = [row[0] for row in db.execute(
-                "SELECT id FROM submissions WHERE callback_state = 'pending' AND callback_at < ? LIMIT ?",
-                (now - older_than, limit))]
-            for submission_id in rows:
-                db.execute("UPDATE submissions SET callback_at = ? WHERE id = ?", (now, submission_id))
+            rows = [row[0] for row in db.execute(query, (now - older_than, limit))]
+            db.executemany(f"UPDATE submissions SET {column} = ? WHERE id = ?", [(now, row) for row in rows])
         return rows
 
 
